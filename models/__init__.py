@@ -1,0 +1,25 @@
+"""SQLAlchemy 2 typed models. Imports every model so that `Base.metadata` is complete.
+
+This package never imports Flask: the CLI, the worker and scripts use it directly.
+"""
+
+from models.accounts import ROLES, ApiToken, Organisation, User
+from models.audit import AuditEvent
+from models.base import Base, utcnow
+from models.housing import Household, Unit
+from models.runs import Decision, MatchRun, Proposal
+
+__all__ = [
+    "ROLES",
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "Decision",
+    "Household",
+    "MatchRun",
+    "Organisation",
+    "Proposal",
+    "Unit",
+    "User",
+    "utcnow",
+]

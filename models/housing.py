@@ -1,0 +1,165 @@
+"""Units offered by landlords and households supported by associations.
+
+Field names are those of the matching contract (`shared/contract/matching-instance.md`).
+A household has no name, no birth date and no current address: the association's own
+`reference` identifies her. Where she must never be housed is encrypted at rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from models.accounts import Organisation, _in
+from models.base import Base, EncryptedJSON, UTCDateTime, new_public_id, utcnow
+
+UNIT_STATUSES = ("draft", "published", "proposed", "allocated", "withdrawn")
+HOUSEHOLD_STATUSES = ("draft", "active", "proposed", "housed", "withdrawn")
+FINANCINGS = ("PLAI", "PLUS", "PLS", "PLI")
+PRIORITY_CATEGORIES = (
+    "violence",  # victim of violence within the couple or the family
+    "dalo",  # recognised priority under the enforceable right to housing
+    "disability",
+    "homeless",
+    "unfit_housing",
+    "overcrowding",
+    "eviction",
+)
+
+Money = sa.Numeric(10, 2)
+
+
+class Unit(Base):
+    """A social housing unit a landlord offers through the platform."""
+
+    __tablename__ = "units"
+    __table_args__ = (
+        sa.UniqueConstraint("landlord_id", "reference"),
+        sa.CheckConstraint(_in("status", UNIT_STATUSES), name="status"),
+        sa.CheckConstraint(
+            f"financing IS NULL OR {_in('financing', FINANCINGS)}", name="financing"
+        ),
+        sa.CheckConstraint("length(commune) = 5", name="commune_code"),
+        sa.CheckConstraint("rooms >= 1 AND rooms <= 20", name="rooms_range"),
+        sa.CheckConstraint("surface_m2 IS NULL OR surface_m2 > 0", name="surface_positive"),
+        sa.CheckConstraint("floor >= -5 AND floor <= 80", name="floor_range"),
+        sa.CheckConstraint("rent >= 0 AND charges >= 0", name="money_positive"),
+        sa.CheckConstraint("(lat IS NULL) = (lon IS NULL)", name="lat_lon_together"),
+        sa.CheckConstraint("lat IS NULL OR (lat >= -90 AND lat <= 90)", name="lat_range"),
+        sa.CheckConstraint("lon IS NULL OR (lon >= -180 AND lon <= 180)", name="lon_range"),
+        sa.CheckConstraint("location_uncertainty_km >= 0", name="uncertainty_positive"),
+        sa.Index("ix_units_department_status", "department", "status"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    public_id: so.Mapped[str] = so.mapped_column(
+        sa.String(32), unique=True, default=lambda: new_public_id("U-")
+    )
+    landlord_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+    )
+    reference: so.Mapped[str] = so.mapped_column(sa.String(80))
+    status: so.Mapped[str] = so.mapped_column(sa.String(20), default="draft")
+    commune: so.Mapped[str] = so.mapped_column(sa.String(5))
+    department: so.Mapped[str] = so.mapped_column(sa.String(3))
+    lat: so.Mapped[float | None]
+    lon: so.Mapped[float | None]
+    location_uncertainty_km: so.Mapped[float] = so.mapped_column(default=0.0)
+    rooms: so.Mapped[int]
+    surface_m2: so.Mapped[float | None]
+    floor: so.Mapped[int] = so.mapped_column(default=0)
+    elevator: so.Mapped[bool] = so.mapped_column(default=False)
+    wheelchair_accessible: so.Mapped[bool] = so.mapped_column(default=False)
+    rent: so.Mapped[Decimal] = so.mapped_column(Money)
+    charges: so.Mapped[Decimal] = so.mapped_column(Money, default=Decimal("0"))
+    financing: so.Mapped[str | None] = so.mapped_column(sa.String(8))
+    in_qpv: so.Mapped[bool] = so.mapped_column(default=False)
+    available_from: so.Mapped[dt.date]
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    updated_at: so.Mapped[dt.datetime] = so.mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow
+    )
+    published_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    allocated_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+
+    landlord: so.Mapped[Organisation] = so.relationship()
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.public_id} T{self.rooms} {self.commune} {self.status}>"
+
+
+class Household(Base):
+    """A household an association supports, described only by what matching needs."""
+
+    __tablename__ = "households"
+    __table_args__ = (
+        sa.UniqueConstraint("association_id", "reference"),
+        sa.CheckConstraint(_in("status", HOUSEHOLD_STATUSES), name="status"),
+        sa.CheckConstraint("adults >= 1 AND adults <= 10", name="adults_range"),
+        sa.CheckConstraint("children >= 0 AND children <= 15", name="children_range"),
+        sa.CheckConstraint(
+            "monthly_income >= 0 AND housing_allowance >= 0", name="money_positive"
+        ),
+        sa.CheckConstraint(
+            "reference_income IS NULL OR reference_income >= 0", name="reference_income"
+        ),
+        sa.CheckConstraint("urgency >= 0 AND urgency <= 3", name="urgency_range"),
+        # Nobody is matched without having agreed to it.
+        sa.CheckConstraint(
+            "status IN ('draft', 'withdrawn') OR consent_recorded_on IS NOT NULL",
+            name="consent_before_activation",
+        ),
+        sa.Index("ix_households_association_status", "association_id", "status"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    public_id: so.Mapped[str] = so.mapped_column(
+        sa.String(32), unique=True, default=lambda: new_public_id("H-")
+    )
+    association_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+    )
+    reference: so.Mapped[str] = so.mapped_column(sa.String(80))
+    status: so.Mapped[str] = so.mapped_column(sa.String(20), default="draft")
+    adults: so.Mapped[int] = so.mapped_column(default=1)
+    children: so.Mapped[int] = so.mapped_column(default=0)
+    monthly_income: so.Mapped[Decimal] = so.mapped_column(Money)
+    housing_allowance: so.Mapped[Decimal] = so.mapped_column(Money, default=Decimal("0"))
+    reference_income: so.Mapped[int | None]
+    needs_wheelchair_access: so.Mapped[bool] = so.mapped_column(default=False)
+    needs_no_stairs: so.Mapped[bool] = so.mapped_column(default=False)
+    urgency: so.Mapped[int] = so.mapped_column(default=1)
+    priority_categories: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+    requested_on: so.Mapped[dt.date]
+    ready_from: so.Mapped[dt.date]
+    # Where she looks: {"communes": [...], "departments": [...]}. Not secret by itself,
+    # but shown only to her association and coordinators.
+    search_area: so.Mapped[dict[str, list[str]]] = so.mapped_column(sa.JSON, default=dict)
+    # Where she must never be housed: encrypted at rest, never shown to a landlord.
+    exclusion_zones: so.Mapped[list[dict[str, Any]]] = so.mapped_column(
+        EncryptedJSON, default=list
+    )
+    preferred_points: so.Mapped[list[dict[str, Any]]] = so.mapped_column(
+        EncryptedJSON, default=list
+    )
+    notes: so.Mapped[str | None] = so.mapped_column(EncryptedJSON)
+    consent_recorded_on: so.Mapped[dt.date | None]
+    activated_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    closed_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    updated_at: so.Mapped[dt.datetime] = so.mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow
+    )
+
+    association: so.Mapped[Organisation] = so.relationship()
+
+    @property
+    def persons(self) -> int:
+        return self.adults + self.children
+
+    def __repr__(self) -> str:
+        return f"<Household {self.public_id} {self.status}>"

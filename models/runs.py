@@ -1,0 +1,172 @@
+"""Match runs, the proposals they produce, and the decisions people take on them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from models.accounts import User, _in
+from models.base import Base, UTCDateTime, new_public_id, utcnow
+from models.housing import Household, Unit
+
+RUN_STATUSES = ("queued", "running", "succeeded", "failed", "released")
+PROPOSAL_STATUSES = (
+    "review",  # stored by a run, seen only by coordinators
+    "dropped",  # set aside by a coordinator before release
+    "pending",  # released: waiting for the household's answer
+    "household_accepted",  # the household said yes: waiting for the commission
+    "household_declined",
+    "expired",  # no answer from the household before the deadline
+    "commission_accepted",  # the allocation commission chose her: the unit is promised
+    "commission_refused",
+    "leased",  # the lease is signed
+    "cancelled",  # the unit went to another candidate or was withdrawn
+)
+# A unit (or a household) is promised to at most one proposal in these statuses.
+PROMISED_STATUSES = ("commission_accepted", "leased")
+DECISION_STEPS = ("household", "commission", "lease")
+HOUSEHOLD_DECLINE_REASONS = (
+    "too_far_from_school",
+    "unsafe_area",
+    "too_expensive",
+    "too_small",
+    "household_unreachable",
+    "household_found_housing",
+    "other",
+)
+COMMISSION_REFUSAL_REASONS = (
+    "income_ceiling",
+    "incomplete_file",
+    "household_refused",
+    "unit_unavailable",
+    "other",
+)
+
+_promised = "status IN ('commission_accepted', 'leased')"
+
+
+class MatchRun(Base):
+    """One run of the solver for a set of departments."""
+
+    __tablename__ = "match_runs"
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", RUN_STATUSES), name="status"),
+        sa.CheckConstraint("progress >= 0 AND progress <= 1", name="progress_range"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    public_id: so.Mapped[str] = so.mapped_column(
+        sa.String(32), unique=True, default=lambda: new_public_id("R-")
+    )
+    # The same submission (double click, retry) carries the same key and starts one job.
+    idempotency_key: so.Mapped[str | None] = so.mapped_column(sa.String(80), unique=True)
+    departments: so.Mapped[list[str]] = so.mapped_column(sa.JSON)
+    policy: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, default=dict)
+    status: so.Mapped[str] = so.mapped_column(sa.String(20), default="queued", index=True)
+    phase: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+    progress: so.Mapped[float] = so.mapped_column(default=0.0)
+    stats: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
+    # Unmatched households and their reasons, keyed by household public id.
+    unmatched: so.Mapped[list[dict[str, Any]] | None] = so.mapped_column(sa.JSON)
+    error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    requested_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    started_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    finished_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    released_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+
+    requested_by: so.Mapped[User | None] = so.relationship()
+
+
+class Proposal(Base):
+    """A unit proposed to a household by a run, at a rank, with its score explained."""
+
+    __tablename__ = "proposals"
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", PROPOSAL_STATUSES), name="status"),
+        sa.CheckConstraint("rank >= 1 AND rank <= 10", name="rank_range"),
+        sa.CheckConstraint(
+            "commission_rank IS NULL OR (commission_rank >= 1 AND commission_rank <= 3)",
+            name="commission_rank_range",
+        ),
+        sa.UniqueConstraint("run_id", "unit_id", "rank"),
+        sa.UniqueConstraint("run_id", "unit_id", "household_id"),
+        # Double booking is impossible whatever the code does: one promise per unit,
+        # one per household.
+        sa.Index(
+            "uq_proposals_unit_promised",
+            "unit_id",
+            unique=True,
+            sqlite_where=sa.text(_promised),
+            postgresql_where=sa.text(_promised),
+        ),
+        sa.Index(
+            "uq_proposals_household_promised",
+            "household_id",
+            unique=True,
+            sqlite_where=sa.text(_promised),
+            postgresql_where=sa.text(_promised),
+        ),
+        sa.Index("ix_proposals_run_status", "run_id", "status"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    public_id: so.Mapped[str] = so.mapped_column(
+        sa.String(32), unique=True, default=lambda: new_public_id("P-")
+    )
+    run_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("match_runs.id", ondelete="CASCADE"))
+    unit_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("units.id", ondelete="CASCADE"), index=True
+    )
+    household_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("households.id", ondelete="CASCADE"), index=True
+    )
+    rank: so.Mapped[int]
+    score: so.Mapped[float]
+    components: so.Mapped[dict[str, float]] = so.mapped_column(sa.JSON)
+    status: so.Mapped[str] = so.mapped_column(sa.String(24), default="review")
+    drop_reason: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    commission_rank: so.Mapped[int | None]
+    deadline: so.Mapped[dt.date | None]
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    updated_at: so.Mapped[dt.datetime] = so.mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow
+    )
+
+    run: so.Mapped[MatchRun] = so.relationship()
+    unit: so.Mapped[Unit] = so.relationship()
+    household: so.Mapped[Household] = so.relationship()
+
+
+class Decision(Base):
+    """What the household, the commission or the lease signature said about a proposal."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        # Nothing is decided twice.
+        sa.UniqueConstraint("proposal_id", "step"),
+        sa.CheckConstraint(_in("step", DECISION_STEPS), name="step"),
+        sa.CheckConstraint("outcome IN ('accept', 'decline')", name="outcome"),
+        sa.CheckConstraint(
+            "outcome = 'accept' OR reason IS NOT NULL", name="decline_has_reason"
+        ),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    proposal_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("proposals.id", ondelete="CASCADE"), index=True
+    )
+    step: so.Mapped[str] = so.mapped_column(sa.String(20))
+    outcome: so.Mapped[str] = so.mapped_column(sa.String(10))
+    reason: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+    decided_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    decided_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    proposal: so.Mapped[Proposal] = so.relationship()

@@ -1,0 +1,70 @@
+"""Factory functions with defaults: each returns a flushed object (Indico style)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy.orm as so
+
+from models import Household, Organisation, Unit, User
+from services import accounts
+
+PASSWORD = "correct horse battery staple"
+_seq = itertools.count(1)
+
+KIND_OF_ROLE = {"landlord": "landlord", "association": "association", "committee": "committee",
+                "coordinator": "coordinator", "admin": "coordinator"}
+
+
+def create_organisation(db: so.Session, kind: str = "landlord", **kw: Any) -> Organisation:
+    n = next(_seq)
+    kw.setdefault("name", f"{kind.title()} {n}")
+    kw.setdefault("departments", ["59", "62"])
+    kw.setdefault("contact_email", f"contact{n}@example.org")
+    return accounts.create_organisation(db, kind=kind, **kw)
+
+
+def create_user(db: so.Session, role: str = "landlord", organisation: Organisation | None = None,
+                password: str = PASSWORD, **kw: Any) -> User:
+    if organisation is None:
+        organisation = create_organisation(db, KIND_OF_ROLE[role])
+    kw.setdefault("email", f"{role}{next(_seq)}@example.org")
+    return accounts.create_user(db, role=role, organisation=organisation, password=password, **kw)
+
+
+def create_unit(db: so.Session, landlord: Organisation | None = None, **kw: Any) -> Unit:
+    if landlord is None:
+        landlord = create_organisation(db, "landlord")
+    values: dict[str, Any] = dict(
+        reference=f"LOG-{next(_seq):04d}", commune="59350", department="59",
+        lat=50.6292, lon=3.0573, rooms=3, surface_m2=64.0, floor=2, elevator=True,
+        wheelchair_accessible=False, rent=Decimal("412.50"), charges=Decimal("85.00"),
+        financing="PLUS", in_qpv=False, available_from=dt.date(2026, 12, 1), status="published",
+    )
+    values.update(kw)
+    unit = Unit(landlord=landlord, **values)
+    db.add(unit)
+    db.flush()
+    return unit
+
+
+def create_household(db: so.Session, association: Organisation | None = None,
+                     **kw: Any) -> Household:
+    if association is None:
+        association = create_organisation(db, "association")
+    values: dict[str, Any] = dict(
+        reference=f"DOS-{next(_seq):04d}", adults=1, children=2,
+        monthly_income=Decimal("1380.00"), housing_allowance=Decimal("262.00"),
+        urgency=2, priority_categories=["violence"], requested_on=dt.date(2026, 5, 14),
+        ready_from=dt.date(2026, 11, 1), search_area={"communes": [], "departments": ["59"]},
+        exclusion_zones=[{"lat": 50.7236, "lon": 3.1610, "radius_km": 10.0}],
+        preferred_points=[], status="active", consent_recorded_on=dt.date(2026, 11, 2),
+    )
+    values.update(kw)
+    household = Household(association=association, **values)
+    db.add(household)
+    db.flush()
+    return household

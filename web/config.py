@@ -1,0 +1,111 @@
+"""Settings: embedded defaults, then `instance/config.py`, then the environment, then tests.
+
+Every setting is listed with its default in the README ("Settings").
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from models import crypto
+
+DEFAULTS: dict[str, Any] = {
+    "PASSERELLE_ENV": "development",
+    "DATABASE_URL": None,  # derived from the instance folder
+    "REDIS_URL": None,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "WTF_CSRF_TIME_LIMIT": None,  # the session's own lifetime bounds it
+    "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+    "BABEL_DEFAULT_LOCALE": "fr",
+    "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
+    "LANGUAGES": ["fr", "en"],
+    "PAGE_SIZE": 25,
+    "PROPOSAL_REPLY_DAYS": 10,
+    "IDLE_TIMEOUT_MINUTES": 30,
+    "ABSOLUTE_TIMEOUT_HOURS": 12,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "API_TITLE": "Passerelle API",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api/v1",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "/docs",
+    "OPENAPI_SWAGGER_UI_URL": "/static/vendor/swagger-ui/",
+    "PURGE_AFTER_MONTHS": 12,
+    "JOBS_IMMEDIATE": False,
+}
+
+# These come from the environment under their own names (the contract's), not PASSERELLE_*.
+ENV_NAMES = ("DATABASE_URL", "SECRET_KEY", "PASSERELLE_DATA_KEY", "REDIS_URL", "PASSERELLE_ENV")
+PRODUCTION_REQUIRED = ("SECRET_KEY", "PASSERELLE_DATA_KEY", "DATABASE_URL")
+
+
+class ConfigurationError(RuntimeError):
+    """The app cannot start with these settings."""
+
+
+def load(app: Flask, overrides: dict[str, Any] | None) -> None:
+    """Fill `app.config` from the three layers and the test overrides."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    for name in ENV_NAMES:
+        if os.environ.get(name):
+            app.config[name] = os.environ[name]
+    app.config.from_prefixed_env("PASSERELLE")
+    if overrides:
+        app.config.update(overrides)
+
+    production = app.config["PASSERELLE_ENV"] == "production"
+    if production:
+        missing = [name for name in PRODUCTION_REQUIRED if not app.config.get(name)]
+        if missing:
+            raise ConfigurationError(
+                "PASSERELLE_ENV=production needs these settings in the environment: "
+                + ", ".join(missing)
+            )
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+    else:
+        _embedded_defaults(app)
+
+    if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]  # for Flask-Migrate
+    crypto.configure(app.config["PASSERELLE_DATA_KEY"])
+
+
+def _embedded_defaults(app: Flask) -> None:
+    """Outside production, anything missing lives in the instance folder, made once."""
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = f"sqlite:///{instance / 'passerelle.sqlite'}"
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key", _token)
+    if not app.config.get("PASSERELLE_DATA_KEY"):
+        app.config["PASSERELLE_DATA_KEY"] = _instance_secret(
+            instance / "data_key", crypto.generate_key
+        )
+
+
+def _token() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(48)
+
+
+def _instance_secret(path: Path, make: Any) -> str:
+    if not path.exists():
+        # Created readable by the owner only: it guards every household's safety fields.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(make())
+    return path.read_text().strip()

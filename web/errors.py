@@ -1,0 +1,52 @@
+"""Error pages and JSON errors: no traceback ever, a request id always."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _answer(code: int, status: str, errors: dict[str, object] | None = None):  # type: ignore[no-untyped-def]
+    if _wants_json():
+        body: dict[str, object] = {"code": code, "status": status}
+        if errors:
+            body["errors"] = errors
+        body["request_id"] = g.get("request_id")
+        return jsonify(body), code
+    return render_template("error.html", code=code, status=status, errors=errors), code
+
+
+def init_app(app: Flask) -> None:
+    """Register handlers for HTTP errors, service errors and crashes."""
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+        errors = None
+        data = getattr(exc, "data", None)
+        if isinstance(data, dict) and "messages" in data:
+            errors = data["messages"]
+        return _answer(exc.code or 500, exc.name, errors)
+
+    @app.errorhandler(ServiceError)
+    def _service(exc: ServiceError):  # type: ignore[no-untyped-def]
+        errors = getattr(exc, "errors", None) or {exc.field or "_schema": [str(exc.message)]}
+        errors = {k: [str(m) for m in v] if isinstance(v, list) else str(v) for k, v in errors.items()}
+        status = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
+                  422: "Unprocessable Entity"}.get(exc.status, "Error")
+        return _answer(exc.status, status, errors)
+
+    @app.errorhandler(Exception)
+    def _crash(exc: Exception):  # type: ignore[no-untyped-def]
+        log.exception("unhandled error (request %s)", g.get("request_id"))
+        return _answer(500, InternalServerError.name, {"_schema": [_("Erreur interne.")]})
