@@ -29,13 +29,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience, each gated once by its role; then the API."""
-    from web.admin.views import bp as admin_bp
+    from web.admin import bp as admin_bp
     from web.api import init_app as init_api
-    from web.associations.views import bp as associations_bp
+    from web.associations import bp as associations_bp
     from web.auth.views import bp as auth_bp
-    from web.committee.views import bp as committee_bp
-    from web.coordinators.views import bp as coordinators_bp
-    from web.landlords.views import bp as landlords_bp
+    from web.committee import bp as committee_bp
+    from web.coordinators import bp as coordinators_bp
+    from web.landlords import bp as landlords_bp
     from web.main.views import bp as main_bp
 
     app.register_blueprint(main_bp)

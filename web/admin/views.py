@@ -1,13 +1,10 @@
-"""Pages of the admin audience: every view here is for the admin role only."""
+"""Home page of the audience."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import render_template
 
-from web.auth import guard
-
-bp = Blueprint("admin", __name__)
-guard(bp, "admin")
+from web.admin import bp
 
 
 @bp.route("/")

@@ -1,13 +1,10 @@
-"""Pages of the association audience: every view here is for the association role only."""
+"""Home page of the audience."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import render_template
 
-from web.auth import guard
-
-bp = Blueprint("associations", __name__)
-guard(bp, "association")
+from web.associations import bp
 
 
 @bp.route("/")

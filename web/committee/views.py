@@ -1,13 +1,10 @@
-"""Pages of the committee audience: every view here is for the committee role only."""
+"""Home page of the audience."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import render_template
 
-from web.auth import guard
-
-bp = Blueprint("committee", __name__)
-guard(bp, "committee")
+from web.committee import bp
 
 
 @bp.route("/")

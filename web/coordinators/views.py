@@ -1,13 +1,10 @@
-"""Pages of the coordinator audience: every view here is for the coordinator role only."""
+"""Home page of the audience."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import render_template
 
-from web.auth import guard
-
-bp = Blueprint("coordinators", __name__)
-guard(bp, "coordinator")
+from web.coordinators import bp
 
 
 @bp.route("/")

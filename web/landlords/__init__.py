@@ -1,1 +1,11 @@
+"""Pages of the landlord audience: one blueprint, gated once for the landlord role."""
 
+from flask import Blueprint
+
+from web.auth import guard
+
+bp = Blueprint("landlords", __name__)
+guard(bp, "landlord")
+
+# Importing the view modules registers their routes on `bp`.
+from web.landlords import views  # noqa: E402,F401

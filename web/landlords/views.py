@@ -1,13 +1,10 @@
-"""Pages of the landlord audience: every view here is for the landlord role only."""
+"""Home page of the audience."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import render_template
 
-from web.auth import guard
-
-bp = Blueprint("landlords", __name__)
-guard(bp, "landlord")
+from web.landlords import bp
 
 
 @bp.route("/")

@@ -1,0 +1,44 @@
+"""Paging a query: the same pages for HTML lists and API lists."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+T = TypeVar("T")
+MAX_PER_PAGE = 200
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of results and where it stands among all of them."""
+
+    items: list[T]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+
+def paginate(session: so.Session, stmt: sa.Select[Any], page: int = 1, per_page: int = 25) -> Page[Any]:
+    """Run `stmt` (which must have a stable ORDER BY) for one page, and count all rows."""
+    page = max(1, page)
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    items = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    return Page(items=items, page=page, per_page=per_page, total=total)
