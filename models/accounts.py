@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from models.base import Base, UTCDateTime, utcnow
+from models.base import Base, EncryptedJSON, UTCDateTime, utcnow
 
 ORGANISATION_KINDS = ("landlord", "association", "committee", "coordinator")
 ROLES = ("landlord", "association", "committee", "coordinator", "admin")
@@ -60,8 +60,15 @@ class User(Base):
     active: so.Mapped[bool] = so.mapped_column(default=True)
     # Bumped on logout, password change and disabling: every older session cookie dies.
     session_version: so.Mapped[int] = so.mapped_column(default=1)
-    totp_secret: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    # The TOTP shared secret, encrypted at rest like a household's safety fields. It is set
+    # when enrolment starts and counts only once confirmed with a code (totp_confirmed_at).
+    totp_secret: so.Mapped[str | None] = so.mapped_column(EncryptedJSON)
+    totp_confirmed_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    # Time step of the last code accepted: the same code is never accepted twice.
+    totp_last_step: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    # Consecutive failures (password or code) since the last success, within a window.
     failed_logins: so.Mapped[int] = so.mapped_column(default=0)
+    last_failed_login_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     locked_until: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     locale: so.Mapped[str] = so.mapped_column(sa.String(5), default="fr")
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)

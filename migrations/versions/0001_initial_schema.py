@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 01:11:40.089090
+Create Date: 2026-11-23 01:21:31.549038
 """
 
 from alembic import op
@@ -29,8 +29,7 @@ def upgrade():
         sa.Column("contact_phone", sa.String(length=40), nullable=True),
         sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
-            "kind IN ('landlord', 'association', 'committee', 'coordinator')",
-            name=op.f("ck_organisations_kind"),
+            "kind IN ('landlord', 'association', 'committee', 'coordinator')", name=op.f("ck_organisations_kind")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_organisations")),
         sa.UniqueConstraint("code", name=op.f("uq_organisations_code")),
@@ -67,28 +66,19 @@ def upgrade():
         sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
-            "status IN ('draft', 'active', 'proposed', 'housed', 'withdrawn')",
-            name=op.f("ck_households_status"),
+            "status IN ('draft', 'active', 'proposed', 'housed', 'withdrawn')", name=op.f("ck_households_status")
         ),
         sa.CheckConstraint(
             "status IN ('draft', 'withdrawn') OR consent_recorded_on IS NOT NULL",
             name=op.f("ck_households_consent_before_activation"),
         ),
         sa.CheckConstraint("adults >= 1 AND adults <= 10", name=op.f("ck_households_adults_range")),
+        sa.CheckConstraint("children >= 0 AND children <= 15", name=op.f("ck_households_children_range")),
+        sa.CheckConstraint("monthly_income >= 0 AND housing_allowance >= 0", name=op.f("ck_households_money_positive")),
         sa.CheckConstraint(
-            "children >= 0 AND children <= 15", name=op.f("ck_households_children_range")
+            "reference_income IS NULL OR reference_income >= 0", name=op.f("ck_households_reference_income")
         ),
-        sa.CheckConstraint(
-            "monthly_income >= 0 AND housing_allowance >= 0",
-            name=op.f("ck_households_money_positive"),
-        ),
-        sa.CheckConstraint(
-            "reference_income IS NULL OR reference_income >= 0",
-            name=op.f("ck_households_reference_income"),
-        ),
-        sa.CheckConstraint(
-            "urgency >= 0 AND urgency <= 3", name=op.f("ck_households_urgency_range")
-        ),
+        sa.CheckConstraint("urgency >= 0 AND urgency <= 3", name=op.f("ck_households_urgency_range")),
         sa.ForeignKeyConstraint(
             ["association_id"],
             ["organisations.id"],
@@ -96,18 +86,12 @@ def upgrade():
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_households")),
-        sa.UniqueConstraint(
-            "association_id", "reference", name=op.f("uq_households_association_id_reference")
-        ),
+        sa.UniqueConstraint("association_id", "reference", name=op.f("uq_households_association_id_reference")),
         sa.UniqueConstraint("public_id", name=op.f("uq_households_public_id")),
     )
     with op.batch_alter_table("households", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_households_association_id"), ["association_id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_households_association_status", ["association_id", "status"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_households_association_id"), ["association_id"], unique=False)
+        batch_op.create_index("ix_households_association_status", ["association_id", "status"], unique=False)
 
     op.create_table(
         "units",
@@ -136,40 +120,25 @@ def upgrade():
         sa.Column("published_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("allocated_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
-            "financing IS NULL OR financing IN ('PLAI', 'PLUS', 'PLS', 'PLI')",
-            name=op.f("ck_units_financing"),
+            "financing IS NULL OR financing IN ('PLAI', 'PLUS', 'PLS', 'PLI')", name=op.f("ck_units_financing")
         ),
         sa.CheckConstraint(
-            "status IN ('draft', 'published', 'proposed', 'allocated', 'withdrawn')",
-            name=op.f("ck_units_status"),
+            "status IN ('draft', 'published', 'proposed', 'allocated', 'withdrawn')", name=op.f("ck_units_status")
         ),
         sa.CheckConstraint("(lat IS NULL) = (lon IS NULL)", name=op.f("ck_units_lat_lon_together")),
         sa.CheckConstraint("floor >= -5 AND floor <= 80", name=op.f("ck_units_floor_range")),
-        sa.CheckConstraint(
-            "lat IS NULL OR (lat >= -90 AND lat <= 90)", name=op.f("ck_units_lat_range")
-        ),
+        sa.CheckConstraint("lat IS NULL OR (lat >= -90 AND lat <= 90)", name=op.f("ck_units_lat_range")),
         sa.CheckConstraint("length(commune) = 5", name=op.f("ck_units_commune_code")),
-        sa.CheckConstraint(
-            "location_uncertainty_km >= 0", name=op.f("ck_units_uncertainty_positive")
-        ),
-        sa.CheckConstraint(
-            "lon IS NULL OR (lon >= -180 AND lon <= 180)", name=op.f("ck_units_lon_range")
-        ),
+        sa.CheckConstraint("location_uncertainty_km >= 0", name=op.f("ck_units_uncertainty_positive")),
+        sa.CheckConstraint("lon IS NULL OR (lon >= -180 AND lon <= 180)", name=op.f("ck_units_lon_range")),
         sa.CheckConstraint("rent >= 0 AND charges >= 0", name=op.f("ck_units_money_positive")),
         sa.CheckConstraint("rooms >= 1 AND rooms <= 20", name=op.f("ck_units_rooms_range")),
-        sa.CheckConstraint(
-            "surface_m2 IS NULL OR surface_m2 > 0", name=op.f("ck_units_surface_positive")
-        ),
+        sa.CheckConstraint("surface_m2 IS NULL OR surface_m2 > 0", name=op.f("ck_units_surface_positive")),
         sa.ForeignKeyConstraint(
-            ["landlord_id"],
-            ["organisations.id"],
-            name=op.f("fk_units_landlord_id_organisations"),
-            ondelete="RESTRICT",
+            ["landlord_id"], ["organisations.id"], name=op.f("fk_units_landlord_id_organisations"), ondelete="RESTRICT"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_units")),
-        sa.UniqueConstraint(
-            "landlord_id", "reference", name=op.f("uq_units_landlord_id_reference")
-        ),
+        sa.UniqueConstraint("landlord_id", "reference", name=op.f("uq_units_landlord_id_reference")),
         sa.UniqueConstraint("public_id", name=op.f("uq_units_public_id")),
     )
     with op.batch_alter_table("units", schema=None) as batch_op:
@@ -185,15 +154,17 @@ def upgrade():
         sa.Column("password_hash", sa.String(length=255), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("session_version", sa.Integer(), nullable=False),
-        sa.Column("totp_secret", sa.String(length=64), nullable=True),
+        sa.Column("totp_secret", models.base.EncryptedJSON(), nullable=True),
+        sa.Column("totp_confirmed_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
         sa.Column("failed_logins", sa.Integer(), nullable=False),
+        sa.Column("last_failed_login_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("locked_until", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("locale", sa.String(length=5), nullable=False),
         sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_login_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
-            "role IN ('landlord', 'association', 'committee', 'coordinator', 'admin')",
-            name=op.f("ck_users_role"),
+            "role IN ('landlord', 'association', 'committee', 'coordinator', 'admin')", name=op.f("ck_users_role")
         ),
         sa.CheckConstraint("email = lower(email)", name=op.f("ck_users_email_lowercase")),
         sa.CheckConstraint("failed_logins >= 0", name=op.f("ck_users_failed_logins_positive")),
@@ -208,9 +179,7 @@ def upgrade():
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
     with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_users_organisation_id"), ["organisation_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_users_organisation_id"), ["organisation_id"], unique=False)
 
     op.create_table(
         "api_tokens",
@@ -244,14 +213,9 @@ def upgrade():
         sa.Column("outcome", sa.String(length=10), nullable=False),
         sa.Column("prev_hash", sa.String(length=64), nullable=True),
         sa.Column("hash", sa.String(length=64), nullable=True),
-        sa.CheckConstraint(
-            "outcome IN ('success', 'failure', 'denied')", name=op.f("ck_audit_events_outcome")
-        ),
+        sa.CheckConstraint("outcome IN ('success', 'failure', 'denied')", name=op.f("ck_audit_events_outcome")),
         sa.ForeignKeyConstraint(
-            ["actor_id"],
-            ["users.id"],
-            name=op.f("fk_audit_events_actor_id_users"),
-            ondelete="SET NULL",
+            ["actor_id"], ["users.id"], name=op.f("fk_audit_events_actor_id_users"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
             ["organisation_id"],
@@ -287,17 +251,11 @@ def upgrade():
         sa.Column("finished_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("released_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
-            "status IN ('queued', 'running', 'succeeded', 'failed', 'released')",
-            name=op.f("ck_match_runs_status"),
+            "status IN ('queued', 'running', 'succeeded', 'failed', 'released')", name=op.f("ck_match_runs_status")
         ),
-        sa.CheckConstraint(
-            "progress >= 0 AND progress <= 1", name=op.f("ck_match_runs_progress_range")
-        ),
+        sa.CheckConstraint("progress >= 0 AND progress <= 1", name=op.f("ck_match_runs_progress_range")),
         sa.ForeignKeyConstraint(
-            ["requested_by_id"],
-            ["users.id"],
-            name=op.f("fk_match_runs_requested_by_id_users"),
-            ondelete="SET NULL",
+            ["requested_by_id"], ["users.id"], name=op.f("fk_match_runs_requested_by_id_users"), ondelete="SET NULL"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_match_runs")),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_match_runs_idempotency_key")),
@@ -332,36 +290,19 @@ def upgrade():
         ),
         sa.CheckConstraint("rank >= 1 AND rank <= 10", name=op.f("ck_proposals_rank_range")),
         sa.ForeignKeyConstraint(
-            ["household_id"],
-            ["households.id"],
-            name=op.f("fk_proposals_household_id_households"),
-            ondelete="CASCADE",
+            ["household_id"], ["households.id"], name=op.f("fk_proposals_household_id_households"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["run_id"],
-            ["match_runs.id"],
-            name=op.f("fk_proposals_run_id_match_runs"),
-            ondelete="CASCADE",
+            ["run_id"], ["match_runs.id"], name=op.f("fk_proposals_run_id_match_runs"), ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["unit_id"], ["units.id"], name=op.f("fk_proposals_unit_id_units"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_proposals_unit_id_units"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_proposals")),
         sa.UniqueConstraint("public_id", name=op.f("uq_proposals_public_id")),
-        sa.UniqueConstraint(
-            "run_id",
-            "unit_id",
-            "household_id",
-            name=op.f("uq_proposals_run_id_unit_id_household_id"),
-        ),
-        sa.UniqueConstraint(
-            "run_id", "unit_id", "rank", name=op.f("uq_proposals_run_id_unit_id_rank")
-        ),
+        sa.UniqueConstraint("run_id", "unit_id", "household_id", name=op.f("uq_proposals_run_id_unit_id_household_id")),
+        sa.UniqueConstraint("run_id", "unit_id", "rank", name=op.f("uq_proposals_run_id_unit_id_rank")),
     )
     with op.batch_alter_table("proposals", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_proposals_household_id"), ["household_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_proposals_household_id"), ["household_id"], unique=False)
         batch_op.create_index("ix_proposals_run_status", ["run_id", "status"], unique=False)
         batch_op.create_index(batch_op.f("ix_proposals_unit_id"), ["unit_id"], unique=False)
         batch_op.create_index(
@@ -388,24 +329,14 @@ def upgrade():
         sa.Column("reason", sa.String(length=40), nullable=True),
         sa.Column("decided_by_id", sa.Integer(), nullable=True),
         sa.Column("decided_at", models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "outcome = 'accept' OR reason IS NOT NULL", name=op.f("ck_decisions_decline_has_reason")
-        ),
+        sa.CheckConstraint("outcome = 'accept' OR reason IS NOT NULL", name=op.f("ck_decisions_decline_has_reason")),
         sa.CheckConstraint("outcome IN ('accept', 'decline')", name=op.f("ck_decisions_outcome")),
-        sa.CheckConstraint(
-            "step IN ('household', 'commission', 'lease')", name=op.f("ck_decisions_step")
+        sa.CheckConstraint("step IN ('household', 'commission', 'lease')", name=op.f("ck_decisions_step")),
+        sa.ForeignKeyConstraint(
+            ["decided_by_id"], ["users.id"], name=op.f("fk_decisions_decided_by_id_users"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["decided_by_id"],
-            ["users.id"],
-            name=op.f("fk_decisions_decided_by_id_users"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["proposal_id"],
-            ["proposals.id"],
-            name=op.f("fk_decisions_proposal_id_proposals"),
-            ondelete="CASCADE",
+            ["proposal_id"], ["proposals.id"], name=op.f("fk_decisions_proposal_id_proposals"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_decisions")),
         sa.UniqueConstraint("proposal_id", "step", name=op.f("uq_decisions_proposal_id_step")),
