@@ -24,7 +24,7 @@ from collections import deque
 
 import numpy as np
 import numpy.typing as npt
-from ortools.graph.python import min_cost_flow  # type: ignore[import-untyped]
+from ortools.graph.python import min_cost_flow
 
 __all__ = ["b_matching", "matching_duals"]
 

@@ -203,6 +203,7 @@ def _policy(raw: Any) -> Policy:
             )
             if not ok:
                 ctx.fail(f"occupancy.{key}", "must be [lo, hi], integers with 0 <= lo <= hi")
+            assert isinstance(value, list)
             rows.append((int(value[0]), int(value[1])))
         extra = sorted(set(occ) - {str(r) for r in range(1, 7)})
         if extra:

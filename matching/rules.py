@@ -324,7 +324,8 @@ def rent_burden(t: Tables, u: IntArray, h: IntArray) -> BoolArray:
     income = t.h_income[h]
     positive = income > 0
     rate = np.divide(net, income, out=np.zeros_like(net), where=positive)
-    return np.where(positive, rate <= t.max_rate, net <= 0)
+    ok: BoolArray = np.where(positive, rate <= t.max_rate, net <= 0)
+    return ok
 
 
 def wheelchair(t: Tables, u: IntArray, h: IntArray) -> BoolArray:
@@ -334,7 +335,8 @@ def wheelchair(t: Tables, u: IntArray, h: IntArray) -> BoolArray:
 
 def stairs(t: Tables, u: IntArray, h: IntArray) -> BoolArray:
     """Rule 4: a household that needs no stairs gets floor 0 or an elevator."""
-    return ~t.h_no_stairs[h] | (t.u_floor[u] == 0) | t.u_elevator[u]
+    ok: BoolArray = ~t.h_no_stairs[h] | (t.u_floor[u] == 0) | t.u_elevator[u]
+    return ok
 
 
 def haversine_km(phi1: FloatArray, lam1: FloatArray, phi2: FloatArray, lam2: FloatArray,
@@ -406,7 +408,8 @@ def forbidden(t: Tables, u: IntArray, h: IntArray) -> BoolArray:
     keys = h.astype(np.int64) * t.n_u + u
     pos = np.searchsorted(t.forbidden_keys, keys)
     pos = np.minimum(pos, len(t.forbidden_keys) - 1)
-    return t.forbidden_keys[pos] != keys
+    ok: BoolArray = t.forbidden_keys[pos] != keys
+    return ok
 
 
 def income_ceiling(t: Tables, u: IntArray, h: IntArray) -> BoolArray:

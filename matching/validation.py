@@ -201,9 +201,7 @@ def _assignment(weights: list[list[int]]) -> list[tuple[int, int]]:
         rows, cols = linear_sum_assignment(np.array(weights, dtype=float), maximize=True)
         pairs = [(int(r), int(c)) for r, c in zip(rows, cols, strict=True)]
     except ImportError:  # pragma: no cover - scipy is a test dependency only
-        from ortools.graph.python import (  # type: ignore[import-untyped]
-            linear_sum_assignment as ortools_lsa,
-        )
+        from ortools.graph.python import linear_sum_assignment as ortools_lsa
 
         n = max(n_rows, n_cols)
         solver = ortools_lsa.SimpleLinearSumAssignment()

@@ -42,3 +42,29 @@ def instance(units: list[Unit] | None = None, households: list[Household] | None
         locked=tuple(PairRef(u, h) for u, h in locked),
         forbidden=tuple(PairRef(u, h) for u, h in forbidden),
     )
+
+
+def feasible(inst: Instance, rule: str | None = None) -> bool:
+    """Whether unit 0 and household 0 form a feasible pair, asserting that the vectorised
+    rules, the bucketed candidate generation and the scalar checker all agree.
+
+    With ``rule``, only that rule is evaluated (vectorised vs scalar).
+    """
+    import numpy as np
+
+    from matching.rules import RULE_FUNCTIONS, Candidates, build_tables
+    from matching.validation import pair_failures
+
+    t = build_tables(inst)
+    zero = np.zeros(1, dtype=np.int64)
+    scalar = pair_failures(inst, inst.units[0], inst.households[0])
+    if rule is not None:
+        vect = bool(RULE_FUNCTIONS[rule](t, zero, zero)[0])
+        assert vect == (rule not in scalar), (rule, vect, scalar)
+        return vect
+    vect_all = all(bool(f(t, zero, zero)[0]) for f in RULE_FUNCTIONS.values())
+    cand = Candidates(t)
+    pairs = {(int(u), int(h)) for b in cand.blocks() for u, h in zip(b.u, b.h, strict=True)}
+    generated = (0, 0) in pairs
+    assert vect_all == (not scalar) == generated, (vect_all, scalar, generated)
+    return generated
