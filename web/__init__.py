@@ -16,8 +16,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from web import config as settings
     from web import db, errors, extensions, requests
+    from web import logging as logs
 
     settings.load(app, config)
+    logs.init_app(app)
     db.init_app(app)
     extensions.init_app(app)
     requests.init_app(app)
@@ -35,10 +37,12 @@ def register_blueprints(app: Flask) -> None:
     from web.auth.views import bp as auth_bp
     from web.committee import bp as committee_bp
     from web.coordinators import bp as coordinators_bp
+    from web.health import bp as health_bp
     from web.landlords import bp as landlords_bp
     from web.main.views import bp as main_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(landlords_bp, url_prefix="/bailleur")
     app.register_blueprint(associations_bp, url_prefix="/association")
