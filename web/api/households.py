@@ -1,0 +1,200 @@
+"""Households: associations push and manage their own; coordinators read those in matching.
+
+Request bodies are checked by `services.households.validate_household_fields`, the same
+rules and messages as the page form (the schemas below describe them for OpenAPI). Reading
+a household's safety fields is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, jsonify, request
+from flask.views import MethodView
+from flask_babel import lazy_gettext as _l
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from models import Household
+from models.housing import HOUSEHOLD_STATUSES, PRIORITY_CATEGORIES
+from services import households as svc
+from services.errors import ServiceError
+from web.api.auth import api_user, requires
+from web.api.common import PageArgs, page_of
+from web.db import get_session
+
+blp = Blueprint("households", __name__, description="Households an association supports")
+
+# Coordinators see households that agreed to be matched: no draft (no consent yet), no
+# withdrawn request. Free-text notes stay with the association.
+COORDINATOR_STATUSES = ("active", "proposed", "housed")
+
+
+class SearchAreaSchema(Schema):
+    communes = fields.List(fields.String(), metadata={"description": "INSEE codes"})
+    departments = fields.List(fields.String(), metadata={"description": "department codes"})
+
+
+_ZONES = ("Where she must never be housed: `{lat, lon, radius_km}` (a disc), `{commune}` (INSEE code) or "
+          "`{department}`; never a mix in one zone.")
+
+
+class HouseholdFieldsSchema(Schema):
+    """The fields a client writes (documentation: the checks are those of the page form)."""
+
+    reference = fields.String(metadata={"description": "The association's own file number: never a name"})
+    adults = fields.Integer(validate=validate.Range(1, 10))
+    children = fields.Integer(validate=validate.Range(0, 15))
+    monthly_income = fields.Float(metadata={"description": "euros per month"})
+    housing_allowance = fields.Float(metadata={"description": "euros per month"})
+    reference_income = fields.Integer(allow_none=True, metadata={"description": "annual, euros"})
+    needs_wheelchair_access = fields.Boolean()
+    needs_no_stairs = fields.Boolean()
+    urgency = fields.Integer(validate=validate.Range(0, 3), metadata={"description": "3: immediate danger"})
+    priority_categories = fields.List(fields.String(validate=validate.OneOf(PRIORITY_CATEGORIES)))
+    requested_on = fields.Date()
+    ready_from = fields.Date()
+    search_area = fields.Nested(SearchAreaSchema)
+    exclusion_zones = fields.List(fields.Dict(), metadata={"description": _ZONES})
+    preferred_points = fields.List(fields.Dict(), metadata={"description": "`{lat, lon, label}`"})
+    consent_recorded_on = fields.Date(allow_none=True)
+    notes = fields.String(allow_none=True, metadata={"description": "Seen only by the association"})
+
+
+class HouseholdSchema(HouseholdFieldsSchema):
+    """A household as the API answers it (coordinators get it without `notes`)."""
+
+    id = fields.String(attribute="public_id", dump_only=True)
+    association = fields.Function(lambda h: h.association.code, dump_only=True)
+    status = fields.String(dump_only=True, validate=validate.OneOf(HOUSEHOLD_STATUSES))
+    activated_at = fields.DateTime(dump_only=True)
+    closed_at = fields.DateTime(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class ActivationSchema(Schema):
+    consent_recorded_on = fields.Date(metadata={"description": "when she agreed to be matched"})
+
+
+class HouseholdListArgs(PageArgs):
+    """`?status=active&department=59&page=1&per_page=25`"""
+
+    status = fields.String(validate=validate.OneOf(HOUSEHOLD_STATUSES))
+    department = fields.String(validate=validate.Length(min=2, max=3))
+
+
+def _body_doc(schema: type[Schema], required: bool = True) -> dict[str, Any]:
+    return {"requestBody": {"required": required, "content": {"application/json": {"schema": schema}}}}
+
+
+def _json_body(*, required: bool = True) -> Any:
+    """The request's JSON (400 if unreadable; 413 beyond the size limit, before anything is read)."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        if required:
+            raise ServiceError(_l("Un corps JSON est attendu."), field="_schema")
+        return {}
+
+    def _no_constant(name: str) -> Any:
+        raise ValueError(name)  # NaN and Infinity are not JSON
+
+    try:
+        return json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ServiceError(_l("JSON illisible : %(error)s", error=str(exc)[:200]), field="_schema") from exc
+
+
+def _own(public_id: str) -> Household:
+    return svc.get_household(get_session(), public_id, association=api_user().organisation)
+
+
+@blp.route("/households")
+class Households(MethodView):
+    @requires("association", "coordinator")
+    @blp.arguments(HouseholdListArgs, location="query")
+    @blp.response(200, page_of(HouseholdSchema))
+    def get(self, args: dict[str, Any]) -> Response:
+        """List households (association: its own; coordinator: those in matching, without notes)"""
+        user, db = api_user(), get_session()
+        status = args.get("status")
+        if user.role == "association":
+            statuses: list[str] | None = [status] if status else None
+            schema = HouseholdSchema()
+            association = user.organisation
+        else:
+            statuses = [s for s in COORDINATOR_STATUSES if status in (None, s)]
+            schema = HouseholdSchema(exclude=("notes",))
+            association = None
+        page = svc.list_households(db, association=association, statuses=statuses,
+                                   department=args.get("department"), page=args["page"], per_page=args["per_page"])
+        svc.record_sensitive_read(db, page.items, actor=user)
+        db.commit()
+        return jsonify({"items": schema.dump(page.items, many=True), "page": page.page,
+                        "per_page": page.per_page, "total": page.total, "pages": page.pages})
+
+    @requires("association")
+    @blp.doc(**_body_doc(HouseholdFieldsSchema))
+    @blp.response(201, HouseholdSchema)
+    def post(self) -> Household:
+        """Create a household (status draft; the server sets id, status and association)"""
+        user, db = api_user(), get_session()
+        household = svc.create_household(db, user.organisation, _json_body(), actor=user)
+        db.commit()
+        return household
+
+
+@blp.route("/households/<string:public_id>")
+class HouseholdItem(MethodView):
+    @requires("association")
+    @blp.response(200, HouseholdSchema)
+    def get(self, public_id: str) -> Household:
+        """Read one of the association's households (logged: it holds her exclusion zones)"""
+        household = _own(public_id)
+        svc.record_sensitive_read(get_session(), [household], actor=api_user())
+        get_session().commit()
+        return household
+
+    @requires("association")
+    @blp.doc(**_body_doc(HouseholdFieldsSchema))
+    @blp.response(200, HouseholdSchema)
+    def patch(self, public_id: str) -> Household:
+        """Change some fields of a household"""
+        household = _own(public_id)
+        svc.update_household(get_session(), household, _json_body(), actor=api_user())
+        get_session().commit()
+        return household
+
+    @requires("association")
+    @blp.response(204)
+    def delete(self, public_id: str) -> str:
+        """Erase a household and its proposals (an audit entry without personal data remains)"""
+        svc.erase_household(get_session(), _own(public_id), actor=api_user())
+        get_session().commit()
+        return ""
+
+
+@blp.route("/households/<string:public_id>/activate")
+class Activation(MethodView):
+    @requires("association")
+    @blp.doc(**_body_doc(ActivationSchema, required=False))
+    @blp.response(200, HouseholdSchema)
+    def post(self, public_id: str) -> Household:
+        """Activate a draft household: needs her consent, recorded as `consent_recorded_on`"""
+        household = _own(public_id)
+        svc.activate_household(get_session(), household, actor=api_user(), data=_json_body(required=False))
+        get_session().commit()
+        return household
+
+
+@blp.route("/households/<string:public_id>/withdraw")
+class Withdrawal(MethodView):
+    @requires("association")
+    @blp.response(200, HouseholdSchema)
+    def post(self, public_id: str) -> Household:
+        """Withdraw a household's request from matching"""
+        household = _own(public_id)
+        svc.withdraw_household(get_session(), household, actor=api_user())
+        get_session().commit()
+        return household
