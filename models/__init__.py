@@ -7,6 +7,7 @@ from models.accounts import ROLES, ApiToken, Organisation, User
 from models.audit import AuditEvent
 from models.base import Base, utcnow
 from models.housing import Household, Unit
+from models.notifications import Notification, OutboxEmail
 from models.runs import Decision, MatchRun, Proposal
 
 __all__ = [
@@ -17,7 +18,9 @@ __all__ = [
     "Decision",
     "Household",
     "MatchRun",
+    "Notification",
     "Organisation",
+    "OutboxEmail",
     "Proposal",
     "Unit",
     "User",

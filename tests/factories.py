@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy.orm as so
 
-from models import Household, Organisation, Unit, User
+from models import Household, MatchRun, Organisation, Proposal, Unit, User
 from services import accounts
 
 PASSWORD = "correct horse battery staple"
@@ -68,3 +68,33 @@ def create_household(db: so.Session, association: Organisation | None = None,
     db.add(household)
     db.flush()
     return household
+
+
+def create_run(db: so.Session, **kw: Any) -> MatchRun:
+    values: dict[str, Any] = dict(departments=["59", "62"], status="released",
+                                  released_at=dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC))
+    values.update(kw)
+    run = MatchRun(**values)
+    db.add(run)
+    db.flush()
+    return run
+
+
+def create_proposal(db: so.Session, unit: Unit | None = None, household: Household | None = None,
+                    run: MatchRun | None = None, rank: int = 1, status: str = "pending",
+                    **kw: Any) -> Proposal:
+    """A proposal as a release leaves it: pending, a deadline, unit and household `proposed`."""
+    unit = unit or create_unit(db)
+    household = household or create_household(db)
+    values: dict[str, Any] = dict(score=1000.0, components={"urgency": 1000.0},
+                                  deadline=dt.date.today() + dt.timedelta(days=10))
+    values.update(kw)
+    proposal = Proposal(run=run or create_run(db), unit=unit, household=household, rank=rank,
+                        status=status, **values)
+    db.add(proposal)
+    if status not in ("review", "dropped"):
+        for record, free in ((unit, "published"), (household, "active")):
+            if record.status == free:
+                record.status = "proposed"
+    db.flush()
+    return proposal

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 01:21:31.549038
+Create Date: 2026-11-23 01:26:55.991094
 """
 
 from alembic import op
@@ -37,6 +37,22 @@ def upgrade():
     )
     with op.batch_alter_table("organisations", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_organisations_kind"), ["kind"], unique=False)
+
+    op.create_table(
+        "outbox_emails",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("recipient", sa.String(length=254), nullable=False),
+        sa.Column("subject", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.String(length=300), nullable=True),
+        sa.CheckConstraint("attempts >= 0", name=op.f("ck_outbox_emails_attempts_positive")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_emails")),
+    )
+    with op.batch_alter_table("outbox_emails", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_outbox_emails_sent_at"), ["sent_at"], unique=False)
 
     op.create_table(
         "households",
@@ -240,6 +256,7 @@ def upgrade():
         sa.Column("departments", sa.JSON(), nullable=False),
         sa.Column("policy", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("attempt", sa.Integer(), nullable=False),
         sa.Column("phase", sa.String(length=40), nullable=True),
         sa.Column("progress", sa.Double(), nullable=False),
         sa.Column("stats", sa.JSON(), nullable=True),
@@ -250,6 +267,7 @@ def upgrade():
         sa.Column("started_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("finished_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("released_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("heartbeat_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "status IN ('queued', 'running', 'succeeded', 'failed', 'released')", name=op.f("ck_match_runs_status")
         ),
@@ -263,6 +281,64 @@ def upgrade():
     )
     with op.batch_alter_table("match_runs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_match_runs_status"), ["status"], unique=False)
+
+    op.create_table(
+        "notifications",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=True),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("message", sa.String(length=300), nullable=False),
+        sa.Column("link", sa.String(length=300), nullable=True),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("read_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "organisation_id IS NOT NULL OR user_id IS NOT NULL", name=op.f("ck_notifications_has_recipient")
+        ),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_notifications_organisation_id_organisations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_notifications_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
+    )
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.create_index("ix_notifications_organisation_created", ["organisation_id", "created_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_notifications_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "territory_policies",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column("policy", sa.JSON(), nullable=False),
+        sa.Column("updated_by_id", sa.Integer(), nullable=True),
+        sa.Column("updated_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_territory_policies_organisation_id_organisations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["updated_by_id"], ["users.id"], name=op.f("fk_territory_policies_updated_by_id_users"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_territory_policies")),
+        sa.UniqueConstraint("organisation_id", name=op.f("uq_territory_policies_organisation_id")),
+    )
+    op.create_table(
+        "match_run_locks",
+        sa.Column("department", sa.String(length=3), nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["match_runs.id"], name=op.f("fk_match_run_locks_run_id_match_runs"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("department", name=op.f("pk_match_run_locks")),
+    )
+    with op.batch_alter_table("match_run_locks", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_match_run_locks_run_id"), ["run_id"], unique=False)
 
     op.create_table(
         "proposals",
@@ -369,6 +445,16 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_proposals_household_id"))
 
     op.drop_table("proposals")
+    with op.batch_alter_table("match_run_locks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_match_run_locks_run_id"))
+
+    op.drop_table("match_run_locks")
+    op.drop_table("territory_policies")
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_notifications_user_id"))
+        batch_op.drop_index("ix_notifications_organisation_created")
+
+    op.drop_table("notifications")
     with op.batch_alter_table("match_runs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_match_runs_status"))
 
@@ -398,6 +484,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_households_association_id"))
 
     op.drop_table("households")
+    with op.batch_alter_table("outbox_emails", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outbox_emails_sent_at"))
+
+    op.drop_table("outbox_emails")
     with op.batch_alter_table("organisations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_organisations_kind"))
 

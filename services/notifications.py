@@ -1,0 +1,189 @@
+"""Notifications inside the platform and e-mails through an outbox.
+
+An e-mail never says anything about a unit or a household: no address, no commune, no
+size, not even the proposal's id. It only says that something waits on Passerelle and
+gives a link to the recipient's list page. This is enforced by construction: the subject
+and body come from a fixed set of texts (`EMAILS`), and the only variable part is a path
+chosen here, never by the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Callable, Iterable
+from email.message import EmailMessage
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+
+from models import Notification, Organisation, OutboxEmail, User, utcnow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LOCALE = "fr"
+
+# The page each kind of organisation reads its proposals on.
+PROPOSALS_PATH = {"association": "/association/propositions", "landlord": "/bailleur/propositions"}
+
+# Every e-mail the platform can send. Nothing else is ever put in a subject or a body.
+EMAILS: dict[str, tuple[Any, Any]] = {
+    "new_proposal": (
+        _l("Une nouvelle proposition vous attend sur Passerelle"),
+        _l("Bonjour,\n\nUne nouvelle proposition vous attend sur Passerelle :\n%(link)s\n\n"
+           "Ce message ne contient volontairement aucune information sur le logement ni sur "
+           "le ménage.\n\nPasserelle"),
+    ),
+    "proposal_update": (
+        _l("Une proposition a évolué sur Passerelle"),
+        _l("Bonjour,\n\nUne proposition que vous suivez a évolué sur Passerelle :\n%(link)s\n\n"
+           "Ce message ne contient volontairement aucune information sur le logement ni sur "
+           "le ménage.\n\nPasserelle"),
+    ),
+}
+
+
+def _render(text: Any, locale: str | None = None) -> str:
+    """A lazy message as a string in the given language (the platform's first by default)."""
+    with force_locale(locale or DEFAULT_LOCALE):
+        return str(text)
+
+
+def notify(session: so.Session, *, message: Any, link: str | None = None,
+           organisation: Organisation | None = None, user: User | None = None) -> Notification:
+    """Add a notification for a user or for every user of an organisation."""
+    if organisation is None and user is None:
+        raise ValueError("a notification needs a recipient")
+    if link is not None and not link.startswith("/"):
+        raise ValueError("a notification links inside the platform only")
+    row = Notification(organisation=organisation, user=user, message=_render(message)[:300],
+                       link=link)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _recipients(session: so.Session, organisation: Organisation) -> list[User]:
+    """The active users of an organisation whose role matches its kind."""
+    return list(session.scalars(
+        sa.select(User).where(User.organisation_id == organisation.id, User.active.is_(True),
+                              User.role == organisation.kind).order_by(User.id)
+    ))
+
+
+def email_organisation(session: so.Session, organisation: Organisation, kind: str,
+                       *, base_url: str = "") -> list[OutboxEmail]:
+    """Queue one e-mail of a fixed kind to each active user of the organisation."""
+    subject, body = EMAILS[kind]
+    link = base_url.rstrip("/") + PROPOSALS_PATH.get(organisation.kind, "/")
+    rows = []
+    for user in _recipients(session, organisation):
+        row = OutboxEmail(recipient=user.email, subject=_render(subject, user.locale),
+                          body=_render(body, user.locale) % {"link": link})
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    return rows
+
+
+def tell(session: so.Session, organisation: Organisation, message: Any, link: str | None,
+         *, email: str | None = None, base_url: str = "") -> None:
+    """Notify an organisation inside the platform and, if `email` names a kind, by e-mail."""
+    notify(session, organisation=organisation, message=message, link=link)
+    if email:
+        email_organisation(session, organisation, email, base_url=base_url)
+
+
+def proposals_released(session: so.Session, organisations: Iterable[Organisation],
+                       *, base_url: str = "") -> None:
+    """Tell associations and landlords that new proposals wait for them (called on release)."""
+    seen: set[int] = set()
+    for org in organisations:
+        if org.id in seen:
+            continue
+        seen.add(org.id)
+        tell(session, org, _l("De nouvelles propositions vous attendent."),
+             PROPOSALS_PATH.get(org.kind), email="new_proposal", base_url=base_url)
+
+
+def _visible_to(user: User) -> sa.ColumnElement[bool]:
+    clauses = [Notification.user_id == user.id]
+    if user.organisation_id is not None:
+        clauses.append(Notification.organisation_id == user.organisation_id)
+    return sa.or_(*clauses)
+
+
+def for_user(session: so.Session, user: User, limit: int = 50) -> list[Notification]:
+    """The user's own notifications and her organisation's, newest first."""
+    return list(session.scalars(
+        sa.select(Notification).where(_visible_to(user))
+        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
+    ))
+
+
+def unread_count(session: so.Session, user: User) -> int:
+    """How many of the user's notifications are unread."""
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(Notification)
+        .where(_visible_to(user), Notification.read_at.is_(None))
+    ) or 0
+
+
+def mark_all_read(session: so.Session, user: User) -> int:
+    """Mark every notification the user sees as read; how many were unread."""
+    result = session.execute(
+        sa.update(Notification).where(_visible_to(user), Notification.read_at.is_(None))
+        .values(read_at=utcnow()).execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+def smtp_sender(config: dict[str, Any]) -> Callable[[OutboxEmail], None]:
+    """A function that sends one outbox e-mail through the configured SMTP server."""
+
+    def send(row: OutboxEmail) -> None:
+        msg = EmailMessage()
+        msg["From"] = config.get("MAIL_DEFAULT_SENDER") or "passerelle@localhost"
+        msg["To"] = row.recipient
+        msg["Subject"] = row.subject
+        msg.set_content(row.body)
+        port = int(config.get("MAIL_PORT") or 25)
+        with smtplib.SMTP(config["MAIL_SERVER"], port, timeout=30) as smtp:
+            if config.get("MAIL_USE_TLS"):
+                smtp.starttls()
+            if config.get("MAIL_USERNAME"):
+                smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+            smtp.send_message(msg)
+
+    return send
+
+
+def log_sender(row: OutboxEmail) -> None:
+    """Write the e-mail to the log instead of sending it (no MAIL_SERVER configured)."""
+    log.info("e-mail to %s: %s\n%s", row.recipient, row.subject, row.body)
+
+
+def send_outbox(session: so.Session, send: Callable[[OutboxEmail], None],
+                limit: int = 500) -> tuple[int, int]:
+    """Send the unsent e-mails, oldest first; (sent, failed). Failures stay for a retry."""
+    sent = failed = 0
+    rows = session.scalars(
+        sa.select(OutboxEmail).where(OutboxEmail.sent_at.is_(None), OutboxEmail.attempts < 10)
+        .order_by(OutboxEmail.id).limit(limit)
+    ).all()
+    for row in rows:
+        row.attempts += 1
+        try:
+            send(row)
+        except (OSError, smtplib.SMTPException) as exc:
+            row.last_error = f"{type(exc).__name__}: {exc}"[:300]
+            failed += 1
+        else:
+            row.sent_at = utcnow()
+            row.last_error = None
+            sent += 1
+        session.flush()
+    return sent, failed

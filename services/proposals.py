@@ -1,0 +1,542 @@
+"""What happens to a proposal once released: the household's answer, the commission's
+decision, the lease, expiry and cancellation — and who may see what of it.
+
+Every transition is a conditional UPDATE (`… WHERE status = <expected>`), checked by its
+row count, taken after locking the unit's row then the household's row (always in that
+order, so two transactions never wait on each other in a cycle). The database's partial
+unique indexes (one promise per unit, one per household) and the unique (proposal, step)
+of decisions stand behind that: a unit cannot be promised twice whatever the code does.
+Anything that lost a race raises `Conflict` (409).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
+
+from models import AuditEvent, Decision, Household, Organisation, Proposal, Unit, User, utcnow
+from models.runs import COMMISSION_REFUSAL_REASONS, HOUSEHOLD_DECLINE_REASONS, PROMISED_STATUSES
+from services import audit, notifications
+from services.errors import Conflict, NotFound, ValidationError
+from services.paging import Page, paginate
+
+PARIS = ZoneInfo("Europe/Paris")
+
+# Released proposals: what associations and landlords may see at all.
+UNRELEASED_STATUSES = ("review", "dropped")
+# Waiting for someone's answer: the unit and the household are still "proposed" for it.
+OPEN_STATUSES = ("pending", "household_accepted")
+BUSY_STATUSES = OPEN_STATUSES + PROMISED_STATUSES
+DECISIONS = ("accept", "decline")
+
+STATUS_LABELS = {
+    "review": _l("En revue"),
+    "dropped": _l("Écartée"),
+    "pending": _l("En attente de la réponse du ménage"),
+    "household_accepted": _l("Acceptée par le ménage, en attente de la commission"),
+    "household_declined": _l("Déclinée par le ménage"),
+    "expired": _l("Expirée sans réponse"),
+    "commission_accepted": _l("Retenue par la commission, bail à signer"),
+    "commission_refused": _l("Refusée par la commission"),
+    "leased": _l("Bail signé"),
+    "cancelled": _l("Annulée"),
+}
+HOUSEHOLD_DECLINE_LABELS = {
+    "too_far_from_school": _l("Trop loin de l'école"),
+    "unsafe_area": _l("Quartier ou secteur dangereux pour elle"),
+    "too_expensive": _l("Trop cher"),
+    "too_small": _l("Trop petit"),
+    "household_unreachable": _l("Ménage injoignable"),
+    "household_found_housing": _l("Le ménage a trouvé un logement"),
+    "other": _l("Autre motif"),
+}
+COMMISSION_REFUSAL_LABELS = {
+    "income_ceiling": _l("Plafond de ressources dépassé"),
+    "incomplete_file": _l("Dossier incomplet"),
+    "household_refused": _l("Le ménage a renoncé"),
+    "unit_unavailable": _l("Logement plus disponible"),
+    "other": _l("Autre motif"),
+}
+ACTION_LABELS = {
+    "proposal.release": _l("Proposition transmise"),
+    "proposal.household_accept": _l("Le ménage accepte la proposition"),
+    "proposal.household_decline": _l("Le ménage décline la proposition"),
+    "proposal.commission_accept": _l("La commission d'attribution retient le ménage"),
+    "proposal.commission_refuse": _l("La commission d'attribution refuse la candidature"),
+    "proposal.lease": _l("Bail signé"),
+    "proposal.expire": _l("Délai de réponse dépassé : proposition expirée"),
+    "proposal.cancel": _l("Proposition annulée"),
+}
+ROLE_LABELS = {
+    "landlord": _l("bailleur"),
+    "association": _l("association"),
+    "coordinator": _l("coordination"),
+    "committee": _l("comité de suivi"),
+    "admin": _l("administration"),
+}
+STEP_OF_ACTION = {
+    "proposal.household_accept": "household",
+    "proposal.household_decline": "household",
+    "proposal.commission_accept": "commission",
+    "proposal.commission_refuse": "commission",
+    "proposal.lease": "lease",
+    "proposal.cancel": "lease",
+}
+
+ASSOCIATION_LINK = "/association/propositions/{id}"
+LANDLORD_LINK = "/bailleur/propositions/{id}"
+
+
+def paris_today() -> dt.date:
+    """Today in metropolitan France: deadlines are calendar days there."""
+    return dt.datetime.now(PARIS).date()
+
+
+def reason_label(step: str, code: str | None) -> Any:
+    """The French label of a coded reason."""
+    if code is None:
+        return None
+    labels = HOUSEHOLD_DECLINE_LABELS if step == "household" else COMMISSION_REFUSAL_LABELS
+    return labels.get(code, code)
+
+
+# --- Reading -------------------------------------------------------------------------------
+
+
+def _released() -> sa.ColumnElement[bool]:
+    return Proposal.status.not_in(UNRELEASED_STATUSES)
+
+
+def _reach(user: User) -> sa.ColumnElement[bool]:
+    """The proposals a user may see: her households' (association), her units' (landlord)."""
+    if user.organisation_id is not None and user.role == "association":
+        return Proposal.household_id.in_(
+            sa.select(Household.id).where(Household.association_id == user.organisation_id)
+        )
+    if user.organisation_id is not None and user.role == "landlord":
+        return Proposal.unit_id.in_(
+            sa.select(Unit.id).where(Unit.landlord_id == user.organisation_id)
+        )
+    return sa.false()
+
+
+def list_for(session: so.Session, user: User, *, page: int = 1, per_page: int = 25,
+             statuses: tuple[str, ...] | None = None) -> Page[Proposal]:
+    """The released proposals on the user's side, those waiting for an answer first."""
+    stmt = sa.select(Proposal).where(_reach(user), _released())
+    if statuses:
+        stmt = stmt.where(Proposal.status.in_(statuses))
+    waiting = sa.case((Proposal.status.in_(OPEN_STATUSES + ("commission_accepted",)), 0), else_=1)
+    stmt = stmt.order_by(waiting, Proposal.deadline.asc().nulls_last(), Proposal.id.desc())
+    return paginate(session, stmt, page, per_page)
+
+
+def get_for(session: so.Session, user: User, public_id: str) -> Proposal:
+    """One released proposal on the user's side; NotFound for anything else."""
+    proposal = session.scalar(
+        sa.select(Proposal).where(Proposal.public_id == public_id, _reach(user), _released())
+    )
+    if proposal is None:
+        raise NotFound(_l("Proposition introuvable."))
+    return proposal
+
+
+def landlord_board(session: so.Session, user: User, *, page: int = 1,
+                   per_page: int = 25) -> tuple[Page[Unit], dict[int, list[Proposal]]]:
+    """The landlord's units that have released proposals, each with its candidates by rank."""
+    unit_ids = sa.select(Proposal.unit_id).where(_reach(user), _released())
+    busy = sa.select(Proposal.unit_id).where(_reach(user), Proposal.status.in_(BUSY_STATUSES))
+    stmt = (sa.select(Unit).where(Unit.id.in_(unit_ids))
+            .order_by(sa.case((Unit.id.in_(busy), 0), else_=1), Unit.reference, Unit.id))
+    units = paginate(session, stmt, page, per_page)
+    candidates: dict[int, list[Proposal]] = {unit.id: [] for unit in units.items}
+    if candidates:
+        for proposal in session.scalars(
+            sa.select(Proposal).where(Proposal.unit_id.in_(candidates), _released())
+            .order_by(Proposal.created_at.desc(), Proposal.rank)
+        ):
+            candidates[proposal.unit_id].append(proposal)
+    return units, candidates
+
+
+def decisions_of(session: so.Session, proposal: Proposal) -> dict[str, Decision]:
+    """The decisions taken on a proposal, by step."""
+    return {d.step: d for d in session.scalars(
+        sa.select(Decision).where(Decision.proposal_id == proposal.id).order_by(Decision.id))}
+
+
+def household_has_accepted(session: so.Session, proposal: Proposal) -> bool:
+    """Whether the household said yes to this proposal (only then does the landlord see her)."""
+    return bool(session.scalar(sa.select(Decision.id).where(
+        Decision.proposal_id == proposal.id, Decision.step == "household",
+        Decision.outcome == "accept")))
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One step of a proposal's history as a given viewer may see it."""
+
+    at: dt.datetime
+    action: str
+    label: Any
+    actor: str
+    reason: Any = None
+    proposal_id: str | None = None
+
+
+def _actor_text(event: AuditEvent, organisation: Organisation | None, email: str | None,
+                viewer: User) -> str:
+    if event.actor_role is None:
+        return str(_l("Passerelle (automatique)"))
+    role = str(ROLE_LABELS.get(event.actor_role, event.actor_role))
+    name = organisation.name if organisation else str(_l("organisation supprimée"))
+    # A person's e-mail is shown only to her own colleagues.
+    if email and viewer.organisation_id is not None and event.organisation_id == viewer.organisation_id:
+        return f"{name} ({role}, {email})"
+    return f"{name} ({role})"
+
+
+def timeline(session: so.Session, proposal: Proposal, viewer: User) -> list[TimelineEntry]:
+    """Who did what and when on a proposal, as `viewer` may see it.
+
+    A landlord never reads why a household declined (the reason may say where she cannot
+    live); an association reads the commission's reasons, which concern her file.
+    """
+    entries: list[TimelineEntry] = []
+    run = proposal.run
+    if run is not None and run.released_at is not None:
+        entries.append(TimelineEntry(at=run.released_at, action="proposal.release",
+                                     label=ACTION_LABELS["proposal.release"],
+                                     actor=str(_l("Coordination")), proposal_id=proposal.public_id))
+    decisions = decisions_of(session, proposal)
+    rows = session.execute(
+        sa.select(AuditEvent, Organisation, User.email)
+        .outerjoin(Organisation, Organisation.id == AuditEvent.organisation_id)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(AuditEvent.object_type == "proposal", AuditEvent.object_id == proposal.public_id,
+               AuditEvent.outcome == "success")
+        .order_by(AuditEvent.id)
+    )
+    for event, organisation, email in rows:
+        if event.action not in ACTION_LABELS:
+            continue
+        reason = None
+        step = STEP_OF_ACTION.get(event.action)
+        decision = decisions.get(step) if step else None
+        if decision is not None and decision.reason and not (
+            step == "household" and viewer.role == "landlord"
+        ):
+            reason = reason_label(step or "", decision.reason)
+        entries.append(TimelineEntry(at=event.at, action=event.action,
+                                     label=ACTION_LABELS[event.action],
+                                     actor=_actor_text(event, organisation, email, viewer),
+                                     reason=reason, proposal_id=proposal.public_id))
+    return entries
+
+
+def household_timeline(session: so.Session, household: Household, viewer: User) -> list[TimelineEntry]:
+    """Every released proposal's history for one household (her association's view)."""
+    if viewer.role != "association" or household.association_id != viewer.organisation_id:
+        raise NotFound(_l("Ménage introuvable."))
+    entries: list[TimelineEntry] = []
+    for proposal in session.scalars(
+        sa.select(Proposal).where(Proposal.household_id == household.id, _released())
+        .order_by(Proposal.id)
+    ):
+        entries.extend(timeline(session, proposal, viewer))
+    return sorted(entries, key=lambda e: e.at)
+
+
+# --- Deciding ------------------------------------------------------------------------------
+
+
+def _lock(session: so.Session, proposal: Proposal) -> None:
+    """Lock the unit's row, then the household's: every transition on either waits its turn."""
+    session.execute(sa.select(Unit.id).where(Unit.id == proposal.unit_id).with_for_update())
+    session.execute(
+        sa.select(Household.id).where(Household.id == proposal.household_id).with_for_update()
+    )
+
+
+def _already(proposal: Proposal) -> Conflict:
+    return Conflict(_l("Cette proposition a déjà changé d'état (%(status)s) : rechargez la page.",
+                       status=STATUS_LABELS.get(proposal.status, proposal.status)), field="status")
+
+
+def _transition(session: so.Session, proposal: Proposal, expected: tuple[str, ...], new: str,
+                *, decision: Decision | None = None, **values: Any) -> None:
+    """Move the proposal from one of `expected` to `new`, or raise Conflict if it moved."""
+    try:
+        with session.begin_nested():
+            result = session.execute(
+                sa.update(Proposal)
+                .where(Proposal.id == proposal.id, Proposal.status.in_(expected))
+                .values(status=new, updated_at=utcnow(), **values)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise _Lost()
+            if decision is not None:
+                session.add(decision)
+                session.flush()
+    except _Lost:
+        session.refresh(proposal)
+        raise _already(proposal) from None
+    except sa.exc.IntegrityError as exc:
+        session.refresh(proposal)
+        raise Conflict(_l("Ce logement est déjà promis à un autre ménage, ou ce ménage à un "
+                          "autre logement."), field="status") from exc
+    session.refresh(proposal)
+
+
+class _Lost(Exception):
+    """The conditional update matched no row: someone else moved the proposal first."""
+
+
+def _check_reason(decision: str, reason: str | None, allowed: tuple[str, ...]) -> str | None:
+    if decision not in DECISIONS:
+        raise ValidationError(_l("Décision inconnue : choisissez accepter ou refuser."),
+                              field="decision")
+    if decision == "accept":
+        return None
+    if not reason:
+        raise ValidationError(_l("Indiquez le motif du refus."), field="reason")
+    if reason not in allowed:
+        raise ValidationError(_l("Motif inconnu : %(code)s.", code=reason), field="reason")
+    return reason
+
+
+def _free_if_idle(session: so.Session, unit: Unit, household: Household) -> None:
+    """A unit (household) with nothing open or promised left goes back to the pool."""
+    def busy(column: Any, value: int) -> bool:
+        return bool(session.scalar(sa.select(sa.func.count()).select_from(Proposal).where(
+            column == value, Proposal.status.in_(BUSY_STATUSES))))
+
+    if unit.status == "proposed" and not busy(Proposal.unit_id, unit.id):
+        unit.status = "published"
+    if household.status == "proposed" and not busy(Proposal.household_id, household.id):
+        household.status = "active"
+    session.flush()
+
+
+def _cancel(session: so.Session, proposals: list[Proposal], actor: User | None,
+            *, base_url: str) -> None:
+    """Cancel open proposals that can no longer be honoured, and tell both sides."""
+    for other in proposals:
+        result = session.execute(
+            sa.update(Proposal).where(Proposal.id == other.id, Proposal.status.in_(OPEN_STATUSES))
+            .values(status="cancelled", updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(other)
+        if not result.rowcount:  # type: ignore[attr-defined]
+            continue
+        audit.record(session, "proposal.cancel", actor=actor, object_type="proposal",
+                     object_id=other.public_id)
+        notifications.tell(session, other.household.association,
+                           _l("La proposition %(id)s est annulée.", id=other.public_id),
+                           ASSOCIATION_LINK.format(id=other.public_id), email="proposal_update",
+                           base_url=base_url)
+        notifications.tell(session, other.unit.landlord,
+                           _l("La proposition %(id)s est annulée.", id=other.public_id),
+                           LANDLORD_LINK.format(id=other.public_id))
+        _free_if_idle(session, other.unit, other.household)
+
+
+def _open_others(session: so.Session, proposal: Proposal, *, same_unit: bool = True,
+                 same_household: bool = True) -> list[Proposal]:
+    clauses = []
+    if same_unit:
+        clauses.append(Proposal.unit_id == proposal.unit_id)
+    if same_household:
+        clauses.append(Proposal.household_id == proposal.household_id)
+    return list(session.scalars(
+        sa.select(Proposal).where(sa.or_(*clauses), Proposal.id != proposal.id,
+                                  Proposal.status.in_(OPEN_STATUSES)).order_by(Proposal.id)
+    ))
+
+
+def decide(session: so.Session, user: User, public_id: str, *, decision: str,
+           reason: str | None = None, rank: int | None = None, step: str | None = None,
+           today: dt.date | None = None, base_url: str = "") -> Proposal:
+    """Record a decision on a proposal: the household's (association), then the
+    commission's or the lease's (landlord). Wrong side: NotFound; wrong order: Conflict."""
+    proposal = get_for(session, user, public_id)
+    if user.role == "association":
+        if step not in (None, "household"):
+            raise Conflict(_l("Cette étape revient au bailleur."), field="step")
+        if rank is not None:
+            raise ValidationError(_l("Le rang est donné par la commission du bailleur."),
+                                  field="rank")
+        return _household_decides(session, user, proposal, decision, reason,
+                                  today or paris_today(), base_url)
+    if step == "household":
+        raise Conflict(_l("Cette étape revient à l'association du ménage."), field="step")
+    if step == "lease":
+        return _lease(session, user, proposal, decision, reason, base_url)
+    if step not in (None, "commission"):
+        raise ValidationError(_l("Étape inconnue."), field="step")
+    return _commission_decides(session, user, proposal, decision, reason, rank, base_url)
+
+
+def _household_decides(session: so.Session, user: User, proposal: Proposal, decision: str,
+                       reason: str | None, today: dt.date, base_url: str) -> Proposal:
+    reason = _check_reason(decision, reason, HOUSEHOLD_DECLINE_REASONS)
+    _lock(session, proposal)
+    session.refresh(proposal)
+    if proposal.status != "pending":
+        raise _already(proposal)
+    if proposal.deadline is not None and today > proposal.deadline:
+        raise Conflict(_l("Le délai de réponse est dépassé : la proposition a expiré."),
+                       field="deadline")
+    accepted = decision == "accept"
+    _transition(session, proposal, ("pending",),
+                "household_accepted" if accepted else "household_declined",
+                decision=Decision(proposal_id=proposal.id, step="household", outcome=decision,
+                                  reason=reason, decided_by_id=user.id))
+    audit.record(session, "proposal.household_accept" if accepted else "proposal.household_decline",
+                 actor=user, object_type="proposal", object_id=proposal.public_id)
+    landlord = proposal.unit.landlord
+    link = LANDLORD_LINK.format(id=proposal.public_id)
+    if accepted:
+        notifications.tell(session, landlord,
+                           _l("Une candidature attend l'avis de votre commission d'attribution "
+                              "(proposition %(id)s).", id=proposal.public_id),
+                           link, email="new_proposal", base_url=base_url)
+    else:
+        notifications.tell(session, landlord,
+                           _l("Le ménage a décliné la proposition %(id)s.", id=proposal.public_id),
+                           link)
+        _free_if_idle(session, proposal.unit, proposal.household)
+    return proposal
+
+
+def _commission_decides(session: so.Session, user: User, proposal: Proposal, decision: str,
+                        reason: str | None, rank: int | None, base_url: str) -> Proposal:
+    reason = _check_reason(decision, reason, COMMISSION_REFUSAL_REASONS)
+    if rank is not None and (decision != "accept" or not 1 <= rank <= 3):
+        raise ValidationError(_l("Le rang de la commission va de 1 à 3, pour un ménage retenu."),
+                              field="rank")
+    _lock(session, proposal)
+    session.refresh(proposal)
+    if proposal.status == "pending":
+        raise Conflict(_l("Le ménage n'a pas encore répondu à cette proposition."), field="status")
+    if proposal.status != "household_accepted":
+        raise _already(proposal)
+    association = proposal.household.association
+    link = ASSOCIATION_LINK.format(id=proposal.public_id)
+    record = Decision(proposal_id=proposal.id, step="commission", outcome=decision, reason=reason,
+                      decided_by_id=user.id)
+    if decision == "accept":
+        _transition(session, proposal, ("household_accepted",), "commission_accepted",
+                    decision=record, commission_rank=rank or 1)
+        audit.record(session, "proposal.commission_accept", actor=user, object_type="proposal",
+                     object_id=proposal.public_id)
+        notifications.tell(session, association,
+                           _l("La commission d'attribution a retenu le ménage (proposition "
+                              "%(id)s).", id=proposal.public_id),
+                           link, email="proposal_update", base_url=base_url)
+        # The unit is promised to her and she to it: nobody else waits for either.
+        _cancel(session, _open_others(session, proposal), user, base_url=base_url)
+        return proposal
+    _transition(session, proposal, ("household_accepted",), "commission_refused", decision=record)
+    audit.record(session, "proposal.commission_refuse", actor=user, object_type="proposal",
+                 object_id=proposal.public_id)
+    notifications.tell(session, association,
+                       _l("La commission d'attribution n'a pas retenu la candidature "
+                          "(proposition %(id)s).", id=proposal.public_id),
+                       link, email="proposal_update", base_url=base_url)
+    if reason == "unit_unavailable":
+        _withdraw_unit(session, proposal, user, base_url)
+    _free_if_idle(session, proposal.unit, proposal.household)
+    return proposal
+
+
+def _withdraw_unit(session: so.Session, proposal: Proposal, user: User, base_url: str) -> None:
+    """The unit is gone: its other candidates are cancelled and it leaves the pool."""
+    _cancel(session, _open_others(session, proposal, same_household=False), user,
+            base_url=base_url)
+    if proposal.unit.status in ("published", "proposed"):
+        proposal.unit.status = "withdrawn"
+    session.flush()
+
+
+def _lease(session: so.Session, user: User, proposal: Proposal, decision: str,
+           reason: str | None, base_url: str) -> Proposal:
+    reason = _check_reason(decision, reason, COMMISSION_REFUSAL_REASONS)
+    _lock(session, proposal)
+    session.refresh(proposal)
+    if proposal.status in OPEN_STATUSES:
+        raise Conflict(_l("La commission n'a pas encore retenu ce ménage pour ce logement."),
+                       field="status")
+    if proposal.status != "commission_accepted":
+        raise _already(proposal)
+    record = Decision(proposal_id=proposal.id, step="lease", outcome=decision, reason=reason,
+                      decided_by_id=user.id)
+    association = proposal.household.association
+    link = ASSOCIATION_LINK.format(id=proposal.public_id)
+    unit, household = proposal.unit, proposal.household
+    if decision == "accept":
+        _transition(session, proposal, ("commission_accepted",), "leased", decision=record)
+        now = utcnow()
+        unit.status, unit.allocated_at = "allocated", now
+        household.status, household.closed_at = "housed", now
+        session.flush()
+        audit.record(session, "proposal.lease", actor=user, object_type="proposal",
+                     object_id=proposal.public_id)
+        notifications.tell(session, association,
+                           _l("Le bail est signé (proposition %(id)s).", id=proposal.public_id),
+                           link, email="proposal_update", base_url=base_url)
+        return proposal
+    _transition(session, proposal, ("commission_accepted",), "cancelled", decision=record)
+    audit.record(session, "proposal.cancel", actor=user, object_type="proposal",
+                 object_id=proposal.public_id)
+    notifications.tell(session, association,
+                       _l("Le bail ne sera pas signé : la proposition %(id)s est annulée.",
+                          id=proposal.public_id),
+                       link, email="proposal_update", base_url=base_url)
+    if reason == "unit_unavailable" and unit.status in ("published", "proposed"):
+        unit.status = "withdrawn"
+    _free_if_idle(session, unit, household)
+    return proposal
+
+
+def expire_overdue(session: so.Session, *, today: dt.date | None = None,
+                   base_url: str = "") -> list[str]:
+    """Expire the pending proposals whose deadline has passed: silence is a refusal.
+
+    Returns the public ids of the proposals expired now.
+    """
+    today = today or paris_today()
+    expired: list[str] = []
+    overdue = session.scalars(
+        sa.select(Proposal).where(Proposal.status == "pending", Proposal.deadline < today)
+        .order_by(Proposal.id)
+    ).all()
+    for proposal in overdue:
+        _lock(session, proposal)
+        try:
+            _transition(session, proposal, ("pending",), "expired")
+        except Conflict:
+            continue  # answered meanwhile
+        audit.record(session, "proposal.expire", object_type="proposal",
+                     object_id=proposal.public_id)
+        notifications.tell(session, proposal.household.association,
+                           _l("Sans réponse dans le délai, la proposition %(id)s a expiré.",
+                              id=proposal.public_id),
+                           ASSOCIATION_LINK.format(id=proposal.public_id), email="proposal_update",
+                           base_url=base_url)
+        notifications.tell(session, proposal.unit.landlord,
+                           _l("Sans réponse du ménage, la proposition %(id)s a expiré.",
+                              id=proposal.public_id),
+                           LANDLORD_LINK.format(id=proposal.public_id))
+        _free_if_idle(session, proposal.unit, proposal.household)
+        expired.append(proposal.public_id)
+    return expired
+
