@@ -54,7 +54,7 @@ def _disc(rng: np.random.Generator, lat: float, lon: float, radius_km: float,
     a = 2 * np.pi * float(rng.random())
     dlat = r * np.cos(a) / 111.195
     dlon = r * np.sin(a) / (111.195 * max(0.1, float(np.cos(np.radians(lat)))))
-    return round(lat + dlat, 6), round(lon + dlon, 6)
+    return round(float(lat + dlat), 6), round(float(lon + dlon), 6)
 
 
 def generate(households: int, units: int, seed: int = 0, *,

@@ -1,14 +1,24 @@
-"""Realistic demo data: organisations and accounts of a Hauts-de-France / Île-de-France partnership."""
+"""Realistic demo data: a Hauts-de-France / Île-de-France partnership.
+
+Three landlords, three associations, a coordination team and a committee; about 150
+units and 250 households on real communes of the Nord, Pas-de-Calais, Somme, Paris and
+Seine-Saint-Denis, drawn by the solver's own generator and stored through the same
+services a landlord or a referent uses.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from models import Organisation
-from services import accounts
+from matching import instance_to_dict
+from matching.generate import generate
+from models import Organisation, utcnow
+from services import accounts, households, units
 
 
 @dataclass(frozen=True)
@@ -17,6 +27,9 @@ class DemoAccount:
     email: str
     password: str
     organisation: str
+    # Second-factor secret of the demo (roles that require one), printed by `passerelle demo`:
+    # add it to an authenticator app, or compute the code with `pyotp.TOTP(secret).now()`.
+    totp_secret: str | None = None
 
 
 ORGANISATIONS = [
@@ -42,11 +55,11 @@ ACCOUNTS = [
                 "Association Amiénoise Solidarité Femmes"),
     DemoAccount("association", "referente@esperem.demo", "demo-referente-paris", "ESPEREM Paris"),
     DemoAccount("coordinator", "coordination@passerelle.demo", "demo-coordination",
-                "Coordination régionale Pass'Logement"),
+                "Coordination régionale Pass'Logement", "JKSVT5EEO4EUDDR3PXNK6B3L4A4ZLMOY"),
     DemoAccount("committee", "comite@passerelle.demo", "demo-comite-de-suivi",
-                "Comité de suivi Hauts-de-France / Île-de-France"),
+                "Comité de suivi Hauts-de-France / Île-de-France", "DLKP6MNYWNUIWZYO4UKHB247DV3CWFRO"),
     DemoAccount("admin", "admin@passerelle.demo", "demo-administration",
-                "Coordination régionale Pass'Logement"),
+                "Coordination régionale Pass'Logement", "ANB3XR4S3ASSOXQRV6ECHY3VGZDEIYLO"),
 ]
 
 
@@ -61,6 +74,58 @@ def load(session: so.Session) -> bool:
             contact_email=f"contact@{name.split()[0].lower()}.demo",
         )
     for account in ACCOUNTS:
-        accounts.create_user(session, email=account.email, role=account.role,
-                             password=account.password, organisation=orgs[account.organisation])
+        user = accounts.create_user(session, email=account.email, role=account.role,
+                                    password=account.password, organisation=orgs[account.organisation])
+        if account.totp_secret:
+            # Enrolled in advance with a published secret: the demo must stay usable.
+            user.totp_secret = account.totp_secret
+            user.totp_confirmed_at = utcnow()
+    _load_supply_and_demand(session, orgs)
     return True
+
+
+DEMO_DEPARTMENTS = ("59", "62", "80", "75", "93")
+# Which landlord owns the units of a department, which association supports the
+# households searching first in it.
+LANDLORD_OF = {"59": "Lille Métropole Habitat", "62": "Pas-de-Calais Habitat",
+               "80": "Pas-de-Calais Habitat", "75": "Paris Habitat", "93": "Paris Habitat"}
+ASSOCIATION_OF = {"59": "Solidarité Femmes Lille", "62": "Solidarité Femmes Lille",
+                  "80": "Association Amiénoise Solidarité Femmes", "75": "ESPEREM Paris",
+                  "93": "ESPEREM Paris"}
+REFERENCE_PREFIX = {"Solidarité Femmes Lille": "SFL", "Association Amiénoise Solidarité Femmes": "AASF",
+                    "ESPEREM Paris": "ESP", "Lille Métropole Habitat": "LMH",
+                    "Pas-de-Calais Habitat": "PDCH", "Paris Habitat": "PH"}
+
+
+def _load_supply_and_demand(session: so.Session, orgs: dict[str, Organisation],
+                            n_units: int = 150, n_households: int = 250) -> None:
+    today = dt.date.today()
+    instance = instance_to_dict(generate(n_households, n_units, seed=2026,
+                                         departments=DEMO_DEPARTMENTS, as_of=today,
+                                         locked=0, forbidden=0))
+    counters: dict[str, int] = {}
+
+    def reference(org: str) -> str:
+        counters[org] = counters.get(org, 0) + 1
+        return f"{REFERENCE_PREFIX[org]}-{today.year}-{counters[org]:04d}"
+
+    for i, raw in enumerate(instance["units"]):
+        landlord = LANDLORD_OF[raw["commune"][:2]]
+        fields: dict[str, Any] = {k: v for k, v in raw.items() if k not in ("id", "landlord")}
+        fields["reference"] = reference(landlord)
+        fields["available_from"] = max(today, dt.date.fromisoformat(raw["available_from"])).isoformat()
+        unit = units.create_unit(session, orgs[landlord], fields)
+        if i % 10:  # one unit in ten stays a draft
+            units.publish_unit(session, unit)
+
+    for i, raw in enumerate(instance["households"]):
+        area = raw.get("search_area") or {}
+        first = (area.get("departments") or [c[:2] for c in area.get("communes", [])] or ["59"])[0]
+        association = ASSOCIATION_OF[first]
+        fields = {k: v for k, v in raw.items() if k not in ("id", "association")}
+        fields["reference"] = reference(association)
+        household = households.create_household(session, orgs[association], fields, actor=None)
+        if i % 12:  # one household in twelve is still a draft, without consent yet
+            consent = min(today, dt.date.fromisoformat(raw["requested_on"]) + dt.timedelta(days=3))
+            households.activate_household(session, household, actor=None,
+                                          data={"consent_recorded_on": consent.isoformat()})

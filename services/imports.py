@@ -52,7 +52,7 @@ def parse_decimal(value: object) -> Decimal:
     if isinstance(value, int | Decimal):
         return Decimal(value)
     if isinstance(value, float):
-        return Decimal(repr(value))
+        return Decimal(repr(float(value)))  # float() also for numpy's float64
     text = str(value).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
     text = text.removesuffix("€").removesuffix("m²").removesuffix("m2")
     if "," in text and "." in text:

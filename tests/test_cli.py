@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 import models
-from models import Organisation, User
+from models import Household, Organisation, Unit, User
 from tests.conftest import PASSWORD
 from tests.helpers import scratch_database
 from web.cli import main
@@ -103,3 +103,14 @@ def test_demo_loads_once_and_prints_accounts(database_url, tmp_path, monkeypatch
 
         for account in ACCOUNTS:
             assert account.email in first.output and account.password in first.output
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            units = conn.execute(sa.select(Unit.status, Unit.department, Unit.landlord_id)).all()
+            households = conn.execute(sa.select(Household.status, Household.association_id)).all()
+        engine.dispose()
+        assert len(units) == 150 and len(households) == 250
+        assert {u.department for u in units} == {"59", "62", "80", "75", "93"}
+        assert len({u.landlord_id for u in units}) == 3
+        assert len({h.association_id for h in households}) == 3
+        assert sum(u.status == "published" for u in units) >= 120
+        assert sum(h.status == "active" for h in households) >= 200
