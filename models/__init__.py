@@ -6,6 +6,7 @@ This package never imports Flask: the CLI, the worker and scripts use it directl
 from models.accounts import ROLES, ApiToken, Organisation, User
 from models.audit import AuditEvent
 from models.base import Base, utcnow
+from models.committee import FollowUpAction, ReviewNote
 from models.housing import Household, Unit
 from models.notifications import Notification, OutboxEmail
 from models.runs import Decision, MatchRun, Proposal
@@ -16,12 +17,14 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Decision",
+    "FollowUpAction",
     "Household",
     "MatchRun",
     "Notification",
     "Organisation",
     "OutboxEmail",
     "Proposal",
+    "ReviewNote",
     "Unit",
     "User",
     "utcnow",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 01:26:55.991094
+Create Date: 2026-11-23 01:28:12.300173
 """
 
 from alembic import op
@@ -249,6 +249,47 @@ def upgrade():
         batch_op.create_index("ix_audit_events_object", ["object_type", "object_id"], unique=False)
 
     op.create_table(
+        "follow_up_actions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("committee_id", sa.Integer(), nullable=False),
+        sa.Column("quarter", sa.String(length=7), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("owner_organisation_id", sa.Integer(), nullable=True),
+        sa.Column("due_on", sa.Date(), nullable=True),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("done_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "(status = 'done') = (done_at IS NOT NULL)", name=op.f("ck_follow_up_actions_done_at_when_done")
+        ),
+        sa.CheckConstraint(
+            "quarter LIKE '____-Q_' AND substr(quarter, 7, 1) IN ('1', '2', '3', '4')",
+            name=op.f("ck_follow_up_actions_quarter_format"),
+        ),
+        sa.CheckConstraint("status IN ('open', 'done')", name=op.f("ck_follow_up_actions_status")),
+        sa.ForeignKeyConstraint(
+            ["committee_id"],
+            ["organisations.id"],
+            name=op.f("fk_follow_up_actions_committee_id_organisations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["users.id"], name=op.f("fk_follow_up_actions_created_by_id_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["owner_organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_follow_up_actions_owner_organisation_id_organisations"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_follow_up_actions")),
+    )
+    with op.batch_alter_table("follow_up_actions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_follow_up_actions_committee_id"), ["committee_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_follow_up_actions_quarter"), ["quarter"], unique=False)
+
+    op.create_table(
         "match_runs",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("public_id", sa.String(length=32), nullable=False),
@@ -308,6 +349,40 @@ def upgrade():
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.create_index("ix_notifications_organisation_created", ["organisation_id", "created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_notifications_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "review_notes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("committee_id", sa.Integer(), nullable=False),
+        sa.Column("quarter", sa.String(length=7), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("flagged_organisation_id", sa.Integer(), nullable=True),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "quarter LIKE '____-Q_' AND substr(quarter, 7, 1) IN ('1', '2', '3', '4')",
+            name=op.f("ck_review_notes_quarter_format"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["users.id"], name=op.f("fk_review_notes_author_id_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["committee_id"],
+            ["organisations.id"],
+            name=op.f("fk_review_notes_committee_id_organisations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["flagged_organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_review_notes_flagged_organisation_id_organisations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_review_notes")),
+    )
+    with op.batch_alter_table("review_notes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_review_notes_committee_id"), ["committee_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_review_notes_quarter"), ["quarter"], unique=False)
 
     op.create_table(
         "territory_policies",
@@ -450,6 +525,11 @@ def downgrade():
 
     op.drop_table("match_run_locks")
     op.drop_table("territory_policies")
+    with op.batch_alter_table("review_notes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_review_notes_quarter"))
+        batch_op.drop_index(batch_op.f("ix_review_notes_committee_id"))
+
+    op.drop_table("review_notes")
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_notifications_user_id"))
         batch_op.drop_index("ix_notifications_organisation_created")
@@ -459,6 +539,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_match_runs_status"))
 
     op.drop_table("match_runs")
+    with op.batch_alter_table("follow_up_actions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_follow_up_actions_quarter"))
+        batch_op.drop_index(batch_op.f("ix_follow_up_actions_committee_id"))
+
+    op.drop_table("follow_up_actions")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_events_object")
         batch_op.drop_index(batch_op.f("ix_audit_events_at"))
