@@ -12,6 +12,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from services.errors import ServiceError
+from web import cli_ops
 from web.db import get_session
 
 
@@ -152,3 +153,4 @@ def demo(port: int, no_serve: bool) -> None:
 
 
 commands = [create_organisation, create_user, create_token, serve, demo]
+commands += cli_ops.commands  # backup, restore
