@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import hmac
+import re
 import secrets
 from pathlib import Path
 
+import pyotp
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from argon2 import PasswordHasher
@@ -17,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from models import ApiToken, Organisation, User, utcnow
 from models.accounts import ORGANISATION_KINDS, ROLES
 from services import audit
-from services.errors import Conflict, NotFound, ValidationError
+from services.errors import Conflict, Forbidden, NotFound, ValidationError
 
 PASSWORD_MIN, PASSWORD_MAX = 12, 128
 # argon2id with the library's defaults (RFC 9106 "second recommended" profile).
@@ -25,6 +29,17 @@ _hasher = PasswordHasher()
 # Verifying against this when the email is unknown costs the same time as a real check.
 _DUMMY_HASH = _hasher.hash("not a real password, never matches")
 _COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
+
+# Repeated failures (password or second-factor code) lock the account for a while: after
+# MAX_FAILURES within FAILURE_WINDOW, nobody can log in to it for LOCK_DURATION, whatever
+# the password. The answer stays the generic one, so the lock reveals nothing either.
+MAX_FAILURES = 5
+FAILURE_WINDOW = dt.timedelta(minutes=15)
+LOCK_DURATION = dt.timedelta(minutes=15)
+
+# Roles that see many households or steer the platform: a second factor is mandatory.
+TOTP_REQUIRED_ROLES = frozenset({"coordinator", "committee", "admin"})
+TOTP_ISSUER = "Passerelle"
 
 # Which kind of organisation each role belongs to.
 ROLE_ORGANISATION_KIND = {
@@ -36,12 +51,27 @@ ROLE_ORGANISATION_KIND = {
 }
 
 
+@functools.cache
 def _common_passwords() -> frozenset[str]:
     if not _COMMON_PASSWORDS_FILE.exists():
         return frozenset()
     return frozenset(
-        line.strip().lower() for line in _COMMON_PASSWORDS_FILE.read_text().splitlines()
+        line.strip().lower()
+        for line in _COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
     )
+
+
+# A common word padded with digits or symbols ("azertyuiop123456", "motdepasse!!") is as weak.
+_PADDING = re.compile(r"^[\W\d_]*(.*?)[\W\d_]*$")
+
+
+def is_common_password(password: str) -> bool:
+    """True when the password, or its core without leading/trailing digits and symbols, is common."""
+    common = _common_passwords()
+    lowered = password.lower()
+    core = _PADDING.match(lowered).group(1)  # type: ignore[union-attr]
+    return lowered in common or (bool(core) and core in common) or len(set(lowered)) <= 2
 
 
 def check_password_policy(password: str) -> None:
@@ -56,7 +86,7 @@ def check_password_policy(password: str) -> None:
             _l("Le mot de passe doit compter au plus %(n)d caractères.", n=PASSWORD_MAX),
             field="password",
         )
-    if password.lower() in _common_passwords():
+    if is_common_password(password):
         raise ValidationError(
             _l("Ce mot de passe est trop courant : choisissez-en un autre."), field="password"
         )
@@ -156,31 +186,177 @@ def create_user(
     return user
 
 
-def authenticate(session: so.Session, email: str, password: str) -> User | None:
-    """The active user with these credentials, or None — the same None whatever was wrong."""
+def is_locked(user: User, now: dt.datetime | None = None) -> bool:
+    """True while the account is locked after repeated failures."""
+    return user.locked_until is not None and user.locked_until > (now or utcnow())
+
+
+def register_failure(session: so.Session, user: User, now: dt.datetime | None = None) -> None:
+    """Count one failed attempt on this account; the MAX_FAILURES-th within the window locks it."""
+    now = now or utcnow()
+    if user.last_failed_login_at is None or now - user.last_failed_login_at > FAILURE_WINDOW:
+        user.failed_logins = 0
+    user.failed_logins += 1
+    user.last_failed_login_at = now
+    if user.failed_logins >= MAX_FAILURES and not is_locked(user, now):
+        user.locked_until = now + LOCK_DURATION
+        audit.record(session, "user.lock", actor=None, object_type="user", object_id=str(user.id))
+
+
+def _clear_failures(user: User) -> None:
+    user.failed_logins = 0
+    user.last_failed_login_at = None
+    user.locked_until = None
+
+
+def authenticate(session: so.Session, email: str, password: str,
+                 now: dt.datetime | None = None) -> User | None:
+    """The active user with these credentials, or None — the same None whatever was wrong.
+
+    When the user has a second factor, the caller must still ask for a code
+    (`verify_totp`) before opening a session.
+    """
+    now = now or utcnow()
     try:
         email = normalise_email(email)
     except ValidationError:
         email = ""
     user = session.scalar(sa.select(User).where(User.email == email)) if email else None
+    object_id = str(user.id) if user else None
     try:
+        # Always verify, even for an unknown or locked account: the answer takes the same time.
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
-        if user is not None:
-            user.failed_logins += 1
-        audit.record(session, "login", actor=user, object_type="user",
-                     object_id=str(user.id) if user else None, outcome="failure")
+        if user is not None and not is_locked(user, now):
+            register_failure(session, user, now)
+        audit.record(session, "login", actor=user, object_type="user", object_id=object_id,
+                     outcome="failure")
         return None
     if user is None or not user.active:
-        audit.record(session, "login", actor=user, object_type="user",
-                     object_id=str(user.id) if user else None, outcome="failure")
+        audit.record(session, "login", actor=user, object_type="user", object_id=object_id,
+                     outcome="failure")
+        return None
+    if is_locked(user, now):
+        # The right password does not open a locked account: a guesser learns nothing.
+        audit.record(session, "login", actor=user, object_type="user", object_id=object_id,
+                     outcome="denied")
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    user.failed_logins = 0
-    user.last_login_at = utcnow()
-    audit.record(session, "login", actor=user, object_type="user", object_id=str(user.id))
+    if has_totp(user):
+        # Half-way: the password is right, the code is still to come.
+        audit.record(session, "login.password", actor=user, object_type="user", object_id=object_id)
+        return user
+    complete_login(session, user, now)
     return user
+
+
+def complete_login(session: so.Session, user: User, now: dt.datetime | None = None) -> None:
+    """Record a successful login (after the password, and the code when there is one)."""
+    _clear_failures(user)
+    user.last_login_at = now or utcnow()
+    audit.record(session, "login", actor=user, object_type="user", object_id=str(user.id))
+
+
+# --- Second factor (TOTP, RFC 6238) -------------------------------------------------------
+
+
+def has_totp(user: User) -> bool:
+    """True when the user has a confirmed second factor."""
+    return user.totp_secret is not None and user.totp_confirmed_at is not None
+
+
+def needs_totp_enrolment(user: User) -> bool:
+    """True when the role requires a second factor that the user has not set up yet."""
+    return user.role in TOTP_REQUIRED_ROLES and not has_totp(user)
+
+
+def start_totp_enrolment(session: so.Session, user: User) -> str:
+    """The secret to show during enrolment: a new one, or the one of an unfinished enrolment."""
+    if has_totp(user):
+        raise Conflict(_l("La double authentification est déjà activée."), field="code")
+    if user.totp_secret is None:
+        user.totp_secret = pyotp.random_base32()
+        user.totp_last_step = None
+        session.flush()
+    return user.totp_secret
+
+
+def totp_uri(user: User, secret: str) -> str:
+    """The otpauth:// URI an authenticator app reads from the QR code."""
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
+
+
+def _matching_step(secret: str, code: str, last_step: int | None, now: dt.datetime) -> int | None:
+    """The time step whose code this is (one step of clock drift allowed), never a used one."""
+    code = re.sub(r"\s", "", code or "")
+    if not re.fullmatch(r"\d{6}", code):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    for step in (current - 1, current, current + 1):
+        if last_step is not None and step <= last_step:
+            continue
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def confirm_totp_enrolment(session: so.Session, user: User, code: str,
+                           now: dt.datetime | None = None) -> None:
+    """Turn the second factor on once the user proves her app shows the right code."""
+    now = now or utcnow()
+    if user.totp_secret is None or has_totp(user):
+        raise Conflict(_l("Aucune activation en cours."), field="code")
+    step = _matching_step(user.totp_secret, code, None, now)
+    if step is None:
+        audit.record(session, "user.totp_enrol", actor=user, object_type="user",
+                     object_id=str(user.id), outcome="failure")
+        raise ValidationError(_l("Code incorrect : vérifiez l'heure de votre téléphone et réessayez."),
+                              field="code")
+    user.totp_confirmed_at = now
+    user.totp_last_step = step
+    audit.record(session, "user.totp_enrol", actor=user, object_type="user", object_id=str(user.id))
+
+
+def verify_totp(session: so.Session, user: User, code: str, now: dt.datetime | None = None) -> bool:
+    """Check the second-factor code of a login; failures count towards the account lock."""
+    now = now or utcnow()
+    if not user.active or not has_totp(user) or is_locked(user, now):
+        audit.record(session, "login", actor=user, object_type="user", object_id=str(user.id),
+                     outcome="denied")
+        return False
+    step = _matching_step(user.totp_secret or "", code, user.totp_last_step, now)
+    if step is None:
+        register_failure(session, user, now)
+        audit.record(session, "login.code", actor=user, object_type="user", object_id=str(user.id),
+                     outcome="failure")
+        return False
+    user.totp_last_step = step
+    complete_login(session, user, now)
+    return True
+
+
+def disable_totp(session: so.Session, user: User, code: str, now: dt.datetime | None = None) -> None:
+    """Turn off an optional second factor, with a current code as proof."""
+    if user.role in TOTP_REQUIRED_ROLES:
+        raise Forbidden(_l("La double authentification est obligatoire pour votre rôle."), field="code")
+    now = now or utcnow()
+    if not has_totp(user) or _matching_step(user.totp_secret or "", code, user.totp_last_step, now) is None:
+        raise ValidationError(_l("Code incorrect."), field="code")
+    user.totp_secret = None
+    user.totp_confirmed_at = None
+    user.totp_last_step = None
+    audit.record(session, "user.totp_disable", actor=user, object_type="user", object_id=str(user.id))
+
+
+def reset_totp(session: so.Session, user: User, *, actor: User | None) -> None:
+    """Remove a user's second factor (lost phone): she enrols again at her next login."""
+    user.totp_secret = None
+    user.totp_confirmed_at = None
+    user.totp_last_step = None
+    end_sessions(user)
+    audit.record(session, "user.totp_reset", actor=actor, object_type="user", object_id=str(user.id))
 
 
 def change_password(session: so.Session, user: User, current: str, new: str) -> None:
@@ -204,11 +380,34 @@ def end_sessions(user: User) -> None:
 
 def set_active(session: so.Session, user: User, active: bool, *, actor: User | None) -> None:
     """Enable or disable an account; disabling ends its sessions and tokens at once."""
+    if actor is not None and actor.id == user.id and not active:
+        raise Forbidden(_l("Vous ne pouvez pas désactiver votre propre compte."), field="active")
     user.active = active
     if not active:
         end_sessions(user)
+    else:
+        _clear_failures(user)
     audit.record(session, "user.enable" if active else "user.disable", actor=actor,
                  object_type="user", object_id=str(user.id))
+
+
+def change_role(session: so.Session, user: User, role: str, *, actor: User | None) -> None:
+    """Give a user another role that fits her organisation; her sessions end (new rights)."""
+    if role not in ROLES:
+        raise ValidationError(_l("Rôle inconnu : %(role)s", role=role), field="role")
+    if actor is not None and actor.id == user.id:
+        raise Forbidden(_l("Vous ne pouvez pas changer votre propre rôle."), field="role")
+    expected = ROLE_ORGANISATION_KIND[role]
+    if expected is not None and (user.organisation is None or user.organisation.kind != expected):
+        raise ValidationError(
+            _l("Le rôle %(role)s demande une organisation de type %(kind)s.", role=role, kind=expected),
+            field="role",
+        )
+    if role == user.role:
+        return
+    user.role = role
+    end_sessions(user)
+    audit.record(session, "user.role_change", actor=actor, object_type="user", object_id=str(user.id))
 
 
 def load_session_user(session: so.Session, cookie_id: str) -> User | None:

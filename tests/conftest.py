@@ -5,6 +5,7 @@ The suite runs on SQLite by default, and on PostgreSQL when `TEST_DATABASE_URL` 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +25,25 @@ from web.db import create_engine
 
 DATA_KEY = Fernet.generate_key().decode()
 PASSWORD = "correct horse battery staple"
+# Second-factor secret given by `AuthActions` to test users whose role requires one.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+_last_totp_step: dict[str, int] = {}
+
+
+def totp_code(secret: str = TOTP_SECRET, key: str | None = None) -> str:
+    """A valid code for `secret`, never the same one twice for the same `key` (the server refuses replays)."""
+    import time
+
+    import pyotp
+
+    totp = pyotp.TOTP(secret)
+    while True:
+        current = totp.timecode(dt.datetime.now(dt.UTC))
+        step = max(current - 1, _last_totp_step.get(key or secret, current - 2) + 1)
+        if step <= current + 1:
+            _last_totp_step[key or secret] = step
+            return totp.generate_otp(step)
+        time.sleep(1)
 
 
 def _is_sqlite(url: str) -> bool:
@@ -124,22 +144,48 @@ def runner(app: Flask):  # type: ignore[no-untyped-def]
 
 
 class AuthActions:
-    """Log a test client in and out through the real pages."""
+    """Log a test client in and out through the real pages (both steps, with a second factor)."""
 
-    def __init__(self, client: FlaskClient) -> None:
+    def __init__(self, client: FlaskClient, db: so.Session | None = None) -> None:
         self.client = client
+        self.db = db
 
     def login(self, user: User | str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+        """Log in; a user whose role requires a second factor is given one first (TOTP_SECRET)."""
         email = user if isinstance(user, str) else user.email
-        return self.client.post("/connexion", data={"email": email, "password": password})
+        if self.db is not None:
+            enrol_totp(self.db, email)
+        response = self.client.post("/connexion", data={"email": email, "password": password})
+        if response.status_code == 302 and response.headers["Location"].startswith("/connexion/code"):
+            secret = self._secret(email)
+            response = self.client.post("/connexion/code", data={"code": totp_code(secret, email)})
+        return response
+
+    def _secret(self, email: str) -> str:
+        if self.db is None:
+            return TOTP_SECRET
+        self.db.expire_all()
+        user = self.db.scalar(sa.select(User).where(User.email == email.lower()))
+        return user.totp_secret if user is not None and user.totp_secret else TOTP_SECRET
 
     def logout(self):  # type: ignore[no-untyped-def]
         return self.client.post("/deconnexion")
 
 
+def enrol_totp(db: so.Session, email: str, secret: str = TOTP_SECRET) -> None:
+    """Give the user a confirmed second factor if her role requires one and she has none."""
+    from services.accounts import TOTP_REQUIRED_ROLES, has_totp
+
+    user = db.scalar(sa.select(User).where(User.email == email.lower()))
+    if user is not None and user.role in TOTP_REQUIRED_ROLES and not has_totp(user):
+        user.totp_secret = secret
+        user.totp_confirmed_at = models.utcnow()
+        db.commit()
+
+
 @pytest.fixture
-def auth(client: FlaskClient) -> AuthActions:
-    return AuthActions(client)
+def auth(client: FlaskClient, db: so.Session) -> AuthActions:
+    return AuthActions(client, db)
 
 
 @pytest.fixture
@@ -151,7 +197,7 @@ def login_as(client: FlaskClient, db: so.Session) -> Callable[..., User]:
         user = (factories.create_user(db, role=role_or_user, **kwargs)
                 if isinstance(role_or_user, str) else role_or_user)
         db.commit()
-        response = AuthActions(client).login(user)
+        response = AuthActions(client, db).login(user)
         assert response.status_code == 302, response.data
         return user
 

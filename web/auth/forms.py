@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SubmitField
+from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 
@@ -35,3 +35,22 @@ class PasswordForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     submit = SubmitField(_l("Se déconnecter"))
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        _l("Code à 6 chiffres"),
+        validators=[DataRequired(), Length(min=6, max=8)],
+        description=_l("Le code affiché par votre application d'authentification."),
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*"},
+    )
+    submit = SubmitField(_l("Valider"))
+
+
+class TotpDisableForm(FlaskForm):
+    code = StringField(
+        _l("Code à 6 chiffres"),
+        validators=[DataRequired(), Length(min=6, max=8)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*"},
+    )
+    submit = SubmitField(_l("Désactiver la double authentification"))

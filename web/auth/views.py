@@ -1,21 +1,28 @@
-"""Account pages: login, logout, password change."""
+"""Account pages: login (password, then the second-factor code), logout, password, second factor."""
 
 from __future__ import annotations
 
+import base64
+import io
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from models import User
 from services import accounts
-from services.errors import ValidationError
+from services.errors import ServiceError, ValidationError
+from web import requests as request_hooks
 from web.auth import HOME
-from web.auth.forms import LoginForm, LogoutForm, PasswordForm
+from web.auth.forms import CodeForm, LoginForm, LogoutForm, PasswordForm, TotpDisableForm
 from web.db import get_session
 from web.extensions import limiter
 
 bp = Blueprint("auth", __name__)
+
+# How long the password step stays valid while the code is awaited.
+PENDING_SECONDS = 5 * 60
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -25,7 +32,7 @@ def _safe_next(target: str | None) -> str | None:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
-    if "\\" in target:
+    if "\\" in target or any(ord(c) < 32 for c in target):
         return None
     return target
 
@@ -35,10 +42,34 @@ def home_url() -> str:
     return url_for(HOME[current_user.role])
 
 
+def _login_account_key() -> str:
+    """Rate-limit key of the account a login names (the same for every spelling of the address)."""
+    return "login-account:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _code_account_key() -> str:
+    """Rate-limit key of the account whose code is being typed."""
+    pending = session.get("pending_login") or {}
+    return "login-code:" + str(pending.get("user", "")).split(":")[0]
+
+
+def _open_session(user: User, next_url: str | None):  # type: ignore[no-untyped-def]
+    """Start a fresh session for the user (nothing of the anonymous one is kept)."""
+    session.clear()
+    login_user(user)
+    now = request_hooks.clock()
+    session["started_at"] = now
+    session["seen_at"] = now
+    if accounts.needs_totp_enrolment(user):
+        return redirect(url_for("auth.totp_setup"))
+    return redirect(_safe_next(next_url) or home_url())
+
+
 @bp.route("/connexion", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit("10 per minute;100 per hour", methods=["POST"])
+@limiter.limit("5 per minute;30 per hour", methods=["POST"], key_func=_login_account_key)
 def login():  # type: ignore[no-untyped-def]
-    """Log in with e-mail and password."""
+    """Log in with e-mail and password (then the second-factor code, when there is one)."""
     if current_user.is_authenticated:
         return redirect(home_url())
     form = LoginForm()
@@ -47,13 +78,57 @@ def login():  # type: ignore[no-untyped-def]
         user = accounts.authenticate(db, form.email.data or "", form.password.data or "")
         db.commit()
         if user is None:
-            # One answer for an unknown address and a wrong password.
+            # One answer for an unknown address, a wrong password and a locked account.
             flash(_("Adresse e-mail ou mot de passe incorrect."), "error")
-        else:
+        elif accounts.has_totp(user):
             session.clear()
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or home_url())
+            session["pending_login"] = {
+                "user": user.get_id(),
+                "at": request_hooks.clock(),
+                "next": _safe_next(request.args.get("next")),
+            }
+            return redirect(url_for("auth.login_code"))
+        else:
+            return _open_session(user, request.args.get("next"))
     return render_template("auth/login.html", form=form)
+
+
+def _pending_user() -> User | None:
+    """The user who passed the password step in this browser a moment ago, if any."""
+    pending = session.get("pending_login")
+    if not isinstance(pending, dict):
+        return None
+    if request_hooks.clock() - float(pending.get("at", 0)) > PENDING_SECONDS:
+        session.pop("pending_login", None)
+        return None
+    return accounts.load_session_user(get_session(), str(pending.get("user", "")))
+
+
+@bp.route("/connexion/code", methods=["GET", "POST"])
+@limiter.limit("10 per minute;100 per hour", methods=["POST"])
+@limiter.limit("5 per minute;30 per hour", methods=["POST"], key_func=_code_account_key)
+def login_code():  # type: ignore[no-untyped-def]
+    """Second step of the login: the code of the authenticator app."""
+    if current_user.is_authenticated:
+        return redirect(home_url())
+    user = _pending_user()
+    if user is None:
+        flash(_("Votre connexion a expiré : saisissez à nouveau vos identifiants."), "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        db = get_session()
+        ok = accounts.verify_totp(db, user, form.code.data or "")
+        db.commit()
+        if ok:
+            next_url = session["pending_login"].get("next")
+            return _open_session(user, next_url)
+        if accounts.is_locked(user):
+            session.pop("pending_login", None)
+            flash(_("Adresse e-mail ou mot de passe incorrect."), "error")
+            return redirect(url_for("auth.login"))
+        form.code.errors.append(_("Code incorrect."))
+    return render_template("auth/code.html", form=form)
 
 
 @bp.route("/deconnexion", methods=["POST"])
@@ -93,3 +168,59 @@ def password():  # type: ignore[no-untyped-def]
             flash(_("Mot de passe changé. Vos autres sessions sont fermées."), "success")
             return redirect(home_url())
     return render_template("auth/password.html", form=form)
+
+
+def _qr_data_uri(text: str) -> str:
+    """A QR code of `text` as an SVG data URI, made on the server (no script, no third party)."""
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathFillImage, box_size=10)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _grouped(secret: str) -> str:
+    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+
+
+@bp.route("/compte/double-authentification", methods=["GET", "POST"])
+@login_required
+def totp_setup():  # type: ignore[no-untyped-def]
+    """Set up (or, where optional, turn off) the second factor: a code from an authenticator app."""
+    db = get_session()
+    user = db.merge(current_user._get_current_object())  # type: ignore[attr-defined]
+    required = user.role in accounts.TOTP_REQUIRED_ROLES
+    if accounts.has_totp(user):
+        form = TotpDisableForm()
+        if not required and form.validate_on_submit():
+            try:
+                accounts.disable_totp(db, user, form.code.data or "")
+            except ServiceError as exc:
+                db.rollback()
+                form.code.errors.append(str(exc.message))
+            else:
+                db.commit()
+                flash(_("Double authentification désactivée."), "success")
+                return redirect(url_for("auth.totp_setup"))
+        return render_template("auth/totp.html", enrolled=True, required=required, form=form)
+
+    secret = accounts.start_totp_enrolment(db, user)
+    db.commit()
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            accounts.confirm_totp_enrolment(db, user, form.code.data or "")
+        except ServiceError as exc:
+            db.commit()  # the failed attempt stays in the audit trail
+            form.code.errors.append(str(exc.message))
+        else:
+            db.commit()
+            flash(_("Double authentification activée."), "success")
+            return redirect(url_for(HOME[user.role]))
+    return render_template(
+        "auth/totp.html", enrolled=False, required=required, form=form,
+        secret=_grouped(secret), qr=_qr_data_uri(accounts.totp_uri(user, secret)),
+        issuer=accounts.TOTP_ISSUER, account=user.email,
+    )
