@@ -66,6 +66,10 @@ class MatchRun(Base):
     departments: so.Mapped[list[str]] = so.mapped_column(sa.JSON)
     policy: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, default=dict)
     status: so.Mapped[str] = so.mapped_column(sa.String(20), default="queued", index=True)
+    # Bumped by each restart: a job only works on the attempt it was queued for, so a job
+    # that comes back to life after its run was restarted cannot store anything.
+    attempt: so.Mapped[int] = so.mapped_column(default=1)
+    # Solver phase code (see services.runs.PHASE_LABELS) and overall fraction done.
     phase: so.Mapped[str | None] = so.mapped_column(sa.String(40))
     progress: so.Mapped[float] = so.mapped_column(default=0.0)
     stats: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
@@ -79,8 +83,44 @@ class MatchRun(Base):
     started_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     finished_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     released_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    # Written by the job while it lives: a queued or running run whose heartbeat is old
+    # has lost its job and is marked failed (services.runs.fail_stale_runs).
+    heartbeat_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
 
     requested_by: so.Mapped[User | None] = so.relationship()
+
+
+class MatchRunLock(Base):
+    """A department held by a queued or running run: two runs never overlap.
+
+    The primary key makes the rule hold under any concurrency: the second of two
+    simultaneous runs for the same department fails to insert its row.
+    """
+
+    __tablename__ = "match_run_locks"
+
+    department: so.Mapped[str] = so.mapped_column(sa.String(3), primary_key=True)
+    run_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("match_runs.id", ondelete="CASCADE"), index=True
+    )
+
+
+class TerritoryPolicy(Base):
+    """The matching policy a coordination team applies to its runs (contract policy keys)."""
+
+    __tablename__ = "territory_policies"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    organisation_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), unique=True
+    )
+    policy: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, default=dict)
+    updated_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    updated_at: so.Mapped[dt.datetime] = so.mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow
+    )
 
 
 class Proposal(Base):

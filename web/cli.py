@@ -115,10 +115,18 @@ def create_token(email: str) -> None:
 def _serve(host: str, port: int, *, before: Callable[[], None] | None = None) -> None:
     from werkzeug.serving import run_simple
 
+    from web import jobs
+
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if before:
         before()
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    # On the embedded default (no REDIS_URL) this process also runs the background jobs.
+    consumer = jobs.start_embedded_consumer(app)
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        if consumer is not None:
+            jobs.stop_consumer(consumer)
 
 
 @click.command("serve")
@@ -152,5 +160,20 @@ def demo(port: int, no_serve: bool) -> None:
         _serve("127.0.0.1", port)
 
 
-commands = [create_organisation, create_user, create_token, serve, demo]
+@click.command("worker")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Jobs run at the same time (threads).")
+@with_appcontext
+def worker(workers: int) -> None:
+    """Run background jobs (match runs) until interrupted; needed only when REDIS_URL is set."""
+    from web import jobs
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config.get("REDIS_URL"):
+        click.echo("REDIS_URL is not set: using the instance folder's queue "
+                   "(serve and demo already run their own worker).", err=True)
+    jobs.run_consumer_forever(app, workers)
+
+
+commands = [create_organisation, create_user, create_token, serve, demo, worker]
 commands += cli_ops.commands  # backup, restore

@@ -40,7 +40,12 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_SWAGGER_UI_PATH": "/docs",
     "OPENAPI_SWAGGER_UI_URL": "/static/vendor/swagger-ui/",
     "PURGE_AFTER_MONTHS": 12,
-    "JOBS_IMMEDIATE": False,
+    "JOBS_IMMEDIATE": False,  # run background jobs synchronously (tests)
+    "JOBS_SQLITE_PATH": None,  # queue file without REDIS_URL (default: instance/jobs.sqlite)
+    "JOBS_EMBEDDED_WORKERS": 1,  # consumer threads `serve`/`demo` run without REDIS_URL
+    "RUN_TIME_LIMIT_SECONDS": None,  # solver time limit (None: until optimality is proven)
+    "RUN_HEARTBEAT_SECONDS": 15,  # how often a running match run says it is alive
+    "RUN_STALE_SECONDS": 600,  # a queued/running run silent this long has lost its job
 }
 
 # These come from the environment under their own names (the contract's), not PASSERELLE_*.

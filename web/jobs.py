@@ -1,0 +1,122 @@
+"""The background-job queue (huey), created in one place from the app's settings.
+
+- `REDIS_URL` set: a `RedisHuey` shared by every web process and by `passerelle worker`
+  consumers on any machine.
+- otherwise: a `SqliteHuey` file in the instance folder; `passerelle serve` and
+  `passerelle demo` run a consumer in their own process (threads), so the embedded
+  default needs no other service.
+- `JOBS_IMMEDIATE` (tests): tasks run synchronously, in the process that enqueues them.
+
+Jobs never depend on a Flask request: each task receives the app it belongs to through
+its closure and opens its own database session from the app's session factory.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from huey import Huey, RedisHuey, SqliteHuey
+from huey.consumer import Consumer
+
+log = logging.getLogger(__name__)
+
+
+class Jobs:
+    """The app's queue and the tasks registered on it."""
+
+    def __init__(self, huey: Huey) -> None:
+        self.huey = huey
+        self.tasks: dict[str, Any] = {}
+
+    def register(self, name: str, func: Callable[..., Any]) -> None:
+        """Declare a task (a plain function) under a stable name."""
+        self.tasks[name] = self.huey.task(name=name)(func)
+
+    def enqueue(self, name: str, *args: Any) -> None:
+        """Queue a task; in immediate mode it runs now, in this thread."""
+        self.tasks[name](*args)
+
+    def pending_count(self) -> int:
+        """Tasks waiting in the queue (not yet taken by a consumer)."""
+        return int(self.huey.pending_count())
+
+
+def create_huey(app: Flask) -> Huey:
+    """The huey instance the app's settings call for."""
+    immediate = bool(app.config.get("JOBS_IMMEDIATE"))
+    name = str(app.config.get("JOBS_QUEUE_NAME") or "passerelle")
+    if app.config.get("REDIS_URL"):
+        return RedisHuey(name, url=app.config["REDIS_URL"], immediate=immediate, results=False)
+    path = app.config.get("JOBS_SQLITE_PATH") or str(Path(app.instance_path) / "jobs.sqlite")
+    return SqliteHuey(name, filename=path, immediate=immediate, results=False)
+
+
+def init_app(app: Flask) -> Jobs:
+    """Create the app's queue and register every task on it."""
+    from services import runs
+
+    jobs = Jobs(create_huey(app))
+
+    def run_match(run_id: int, attempt: int) -> None:
+        # An app context (not a request): settings, translations; the session is the job's own.
+        with app.app_context():
+            runs.execute_run(app.extensions["db"].sessionmaker, run_id, attempt,
+                             runs.RunSettings.from_config(app.config))
+
+    jobs.register("run_match", run_match)
+    app.extensions["jobs"] = jobs
+    return jobs
+
+
+_init_lock = threading.Lock()
+
+
+def get_jobs(app: Flask) -> Jobs:
+    """The queue of an app, created on first use."""
+    with _init_lock:
+        if "jobs" not in app.extensions:
+            init_app(app)
+    jobs: Jobs = app.extensions["jobs"]
+    return jobs
+
+
+class EmbeddedConsumer(Consumer):  # type: ignore[misc]
+    """A consumer that lives in a web process: threads only, the server keeps its signals."""
+
+    def _set_signal_handlers(self) -> None:
+        # Ctrl+C must still stop the web server; the worker threads are daemons.
+        pass
+
+
+def start_consumer(app: Flask, *, workers: int = 1, embedded: bool = True) -> Consumer:
+    """Start a consumer of the app's queue; embedded ones run in background threads."""
+    jobs = get_jobs(app)
+    cls = EmbeddedConsumer if embedded else Consumer
+    consumer = cls(jobs.huey, workers=workers, worker_type="thread", periodic=False,
+                   initial_delay=0.1, max_delay=1.0, check_worker_health=True)
+    if embedded:
+        consumer.start()
+    return consumer
+
+
+def start_embedded_consumer(app: Flask) -> Consumer | None:
+    """The in-process consumer of `serve`/`demo`: only on the embedded queue (no REDIS_URL)."""
+    if app.config.get("REDIS_URL") or app.config.get("JOBS_IMMEDIATE"):
+        return None
+    return start_consumer(app, workers=int(app.config.get("JOBS_EMBEDDED_WORKERS") or 1))
+
+
+def stop_consumer(consumer: Consumer) -> None:
+    """Stop an embedded consumer, waiting for the job under way."""
+    consumer.stop(graceful=True)
+
+
+def run_consumer_forever(app: Flask, workers: int) -> None:
+    """Run a consumer in the foreground until SIGINT/SIGTERM (the `worker` command)."""
+    consumer = start_consumer(app, workers=workers, embedded=False)
+    consumer.run()
