@@ -478,11 +478,11 @@ IMPORT_COLUMNS = (
 )
 TEMPLATE_HEADERS = tuple(col.headers[0] for col in IMPORT_COLUMNS)
 TEMPLATE_EXAMPLE = (
-    "LMH-2026-0001", "59350", "50,6292", "3,0573", "", "3", "64,5", "2", "oui", "non", "412,50", "85,00",
+    "EXEMPLE-0001", "59350", "50,6292", "3,0573", "", "3", "64,5", "2", "oui", "non", "412,50", "85,00",
     "PLUS", "non", "01/12/2026",
 )
 TEMPLATE_EXAMPLE_AT_COMMUNE = (
-    "LMH-2026-0002", "Roubaix", "", "", "", "2", "48", "0", "non", "oui", "356", "60", "PLAI", "oui",
+    "EXEMPLE-0002", "Roubaix", "", "", "", "2", "48", "0", "non", "oui", "356", "60", "PLAI", "oui",
     "2026-12-15",
 )
 TEMPLATE_NOTES = (
