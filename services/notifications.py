@@ -173,6 +173,8 @@ def send_outbox(session: so.Session, send: Callable[[OutboxEmail], None],
     rows = session.scalars(
         sa.select(OutboxEmail).where(OutboxEmail.sent_at.is_(None), OutboxEmail.attempts < 10)
         .order_by(OutboxEmail.id).limit(limit)
+        # Two senders running at once never pick the same e-mail.
+        .with_for_update(skip_locked=True)
     ).all()
     for row in rows:
         row.attempts += 1

@@ -12,7 +12,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from services.errors import ServiceError
-from web import cli_ops
+from web import cli_ops, cli_proposals
 from web.db import get_session
 
 
@@ -177,3 +177,4 @@ def worker(workers: int) -> None:
 
 commands = [create_organisation, create_user, create_token, serve, demo, worker]
 commands += cli_ops.commands  # backup, restore
+commands += cli_proposals.commands  # expire-proposals, send-outbox

@@ -396,3 +396,28 @@ def test_send_outbox_marks_sent_and_keeps_failures_for_later(db, world):
     assert notifications.send_outbox(db, broken) == (0, 1)
     row = db.scalar(sa.select(OutboxEmail).where(OutboxEmail.sent_at.is_(None)))
     assert row.attempts == 1 and "connection refused" in row.last_error
+
+
+# --- Commands ------------------------------------------------------------------------------
+
+
+def test_expire_proposals_command(db, world, runner):
+    world.proposal.deadline = TODAY
+    db.commit()
+    result = runner.invoke(args=["expire-proposals", "--today", "2026-11-23"])
+    assert result.exit_code == 0 and "0 proposal(s) expired." in result.output
+    result = runner.invoke(args=["expire-proposals", "--today", "2026-11-24"])
+    assert result.exit_code == 0 and "1 proposal(s) expired." in result.output
+    db.expire_all()
+    assert world.proposal.status == "expired"
+
+
+def test_send_outbox_command_logs_without_a_mail_server(db, world, runner, caplog):
+    decide(db, world.au, world.proposal, "accept")
+    db.commit()
+    with caplog.at_level("INFO", logger="services.notifications"):
+        result = runner.invoke(args=["send-outbox"])
+    assert result.exit_code == 0 and "1 e-mail(s) sent, 0 failed." in result.output
+    assert world.lu.email in caplog.text
+    db.expire_all()
+    assert db.scalar(sa.select(OutboxEmail.sent_at)) is not None
