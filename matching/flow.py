@@ -70,10 +70,54 @@ def b_matching(h: IntArray, u: IntArray, w: IntArray, n_h: int, n_u: int, *,
     return out
 
 
+def _bellman_ford(n: int, tails: IntArray, heads: IntArray, lens: IntArray,
+                  max_rounds: int) -> IntArray | None:
+    """Vectorised Bellman-Ford from node 0; None if not settled within ``max_rounds``."""
+    inf = np.int64(1) << np.int64(62)
+    dist = np.full(n, inf, dtype=np.int64)
+    dist[0] = 0
+    order = np.argsort(heads, kind="stable")
+    t_s, h_s, l_s = tails[order], heads[order], lens[order]
+    starts = np.flatnonzero(np.concatenate([[True], h_s[1:] != h_s[:-1]]))
+    targets = h_s[starts]
+    active = np.zeros(n, dtype=np.bool_)
+    active[0] = True
+    for _ in range(max_rounds):
+        live = active[t_s]
+        if not live.any():
+            return dist
+        cand = np.where(live & (dist[t_s] < inf), dist[t_s] + l_s, inf)
+        best = np.minimum.reduceat(cand, starts)
+        better = best < dist[targets]
+        active[:] = False
+        if not better.any():
+            return dist
+        dist[targets[better]] = best[better]
+        active[targets[better]] = True
+    return None
+
+
 def _shortest_from_root(n: int, tails: IntArray, heads: IntArray, lens: IntArray) -> IntArray:
-    """Shortest distances from node 0 (every node reachable, no negative cycle)."""
+    """Shortest distances from node 0 (every node reachable, no negative cycle).
+
+    Vectorised Bellman-Ford first; if the paths are long, a min-cost flow that sends one
+    unit from the root to every node (its positive-flow arcs are tight) settles it.
+    """
     if n == 1:
         return np.zeros(1, dtype=np.int64)
+    found = _bellman_ford(n, tails, heads, lens, max_rounds=200)
+    if found is not None:
+        dist = found
+    else:
+        dist = _shortest_by_flow(n, tails, heads, lens)
+    if np.any(dist >= np.int64(1) << np.int64(61)):
+        raise RuntimeError("dual prices: a node is unreachable")
+    if np.any(dist[heads] > dist[tails] + lens):
+        raise RuntimeError("dual prices: distances are not shortest (negative cycle?)")
+    return dist
+
+
+def _shortest_by_flow(n: int, tails: IntArray, heads: IntArray, lens: IntArray) -> IntArray:
     mcf = min_cost_flow.SimpleMinCostFlow()
     mcf.add_arcs_with_capacity_and_unit_cost(
         tails.astype(np.int32), heads.astype(np.int32), np.full(len(tails), n, np.int64),
@@ -105,10 +149,7 @@ def _shortest_from_root(n: int, tails: IntArray, heads: IntArray, lens: IntArray
                 queue.append(b)
     if not all(seen_l):
         raise RuntimeError("dual prices: a node is unreachable")
-    dist = np.array(dist_l, dtype=np.int64)
-    if np.any(dist[heads] > dist[tails] + lens):
-        raise RuntimeError("dual prices: distances are not shortest (negative cycle?)")
-    return dist
+    return np.array(dist_l, dtype=np.int64)
 
 
 def matching_duals(h: IntArray, u: IntArray, w: IntArray, matched: BoolArray, n_h: int,

@@ -73,16 +73,16 @@ class _Ctx:
             self.fail(fld, "must be an object")
         return value
 
-    def req(self, rec: Mapping[str, Any], fld: str) -> Any:
+    def req(self, rec: Mapping[str, Any], fld: str, path: str | None = None) -> Any:
         if fld not in rec or rec[fld] is None:
-            self.fail(fld, "is required")
+            self.fail(path or fld, "is required")
         return rec[fld]
 
     def number(
         self, rec: Mapping[str, Any], fld: str, *, minimum: float | None = None,
         strict: bool = False, maximum: float | None = None, path: str | None = None,
     ) -> float:
-        value = self.req(rec, fld)
+        value = self.req(rec, fld, path)
         name = path or fld
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         if ok and not math.isfinite(value):
@@ -110,7 +110,7 @@ class _Ctx:
         self, rec: Mapping[str, Any], fld: str, *, minimum: int | None = None,
         maximum: int | None = None, path: str | None = None,
     ) -> int:
-        value = self.req(rec, fld)
+        value = self.req(rec, fld, path)
         name = path or fld
         if minimum is not None and maximum is not None:
             what = f"an integer in {minimum}..{maximum}"
@@ -134,7 +134,7 @@ class _Ctx:
         return value
 
     def string(self, rec: Mapping[str, Any], fld: str, path: str | None = None) -> str:
-        value = self.req(rec, fld)
+        value = self.req(rec, fld, path)
         if not isinstance(value, str) or not value.strip():
             self.fail(path or fld, "must be a non-empty string")
         return value

@@ -601,26 +601,35 @@ class Candidates:
 
         With ``count``, add each removed pair to its cascade rule in :attr:`removed`.
         """
+        if not count:
+            u, h = self.evaluate_cheap(u, h)
+            ok = exclusion_zone(self.t, u, h)
+            return u[ok], h[ok]
         t = self.t
         n = t.n_h
         r = {name: i for i, name in enumerate(RULES)}
         ok = size(t, u, h)
         u, h = u[ok], h[ok]
-        if count:
-            # size-ok generated pairs leave the exclusion_zone analytic count
-            self.removed[r["exclusion_zone"]] -= np.bincount(h, minlength=n)
+        # size-ok generated pairs leave the exclusion_zone analytic count
+        self.removed[r["exclusion_zone"]] -= np.bincount(h, minlength=n)
         ok = exclusion_zone(t, u, h)
-        if count:
-            self.removed[r["exclusion_zone"]] += np.bincount(h[~ok], minlength=n)
+        self.removed[r["exclusion_zone"]] += np.bincount(h[~ok], minlength=n)
         u, h = u[ok], h[ok]
         for name in ("wheelchair", "stairs", "rent_burden", "income_ceiling", "forbidden"):
             ok = RULE_FUNCTIONS[name](t, u, h)
             if not ok.all():
-                if count:
-                    self.removed[r[name]] += np.bincount(h[~ok], minlength=n)
+                self.removed[r[name]] += np.bincount(h[~ok], minlength=n)
                 u, h = u[ok], h[ok]
-        if count:
-            self.feasible += np.bincount(h, minlength=n)
+        self.feasible += np.bincount(h, minlength=n)
+        return u, h
+
+    def evaluate_cheap(self, u: IntArray, h: IntArray) -> tuple[IntArray, IntArray]:
+        """The pairs that pass every rule but exclusion_zone (no counting)."""
+        t = self.t
+        for name in ("size", "wheelchair", "stairs", "rent_burden", "income_ceiling",
+                     "forbidden"):
+            ok = RULE_FUNCTIONS[name](t, u, h)
+            u, h = u[ok], h[ok]
         return u, h
 
     def blocks(self, count: bool = True) -> Iterator[Block]:

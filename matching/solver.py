@@ -39,7 +39,7 @@ import numpy.typing as npt
 
 from matching.domain import COMPONENTS, RULES, Instance, Proposal, Result, Unmatched
 from matching.flow import b_matching, matching_duals
-from matching.rules import Candidates, Tables, build_tables
+from matching.rules import Candidates, Tables, build_tables, exclusion_zone
 from matching.scoring import ScoreModel
 
 __all__ = ["solve"]
@@ -53,6 +53,8 @@ TOP_PER_HOUSEHOLD = 6
 TOP_PER_UNIT_EXTRA = 3
 #: New pairs added per household per pricing round (the most profitable ones).
 PRICING_PER_HOUSEHOLD = 8
+#: When all feasible pairs fit in this many, the reduced set is the full set.
+POOL_ALL_LIMIT = 1_500_000
 _BIG = np.int64(1) << np.int64(62)
 
 
@@ -156,6 +158,8 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
     in_pool = np.zeros(t.n_h, dtype=np.int64)
     total = max(1, int(cand.gen_count.sum()))
     done = 0
+    everything: list[tuple[IntArray, IntArray, IntArray]] | None = []
+    kept = 0
     clock.tell("candidates", 0.0)
     for hs in cand.household_chunks():
         u, h = cand.expand(hs)
@@ -167,6 +171,9 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
             continue
         pp = model.pair_part(u, h)
         w = model.h_part[h] + pp
+        if everything is not None:
+            kept += len(u)
+            everything = everything + [(u, h, w)] if kept <= POOL_ALL_LIMIT else None
         keep = top_k_mask(h, pp, TOP_PER_HOUSEHOLD)
         pool.add(u[keep], h[keep], w[keep])
         in_pool += np.bincount(h[keep], minlength=t.n_h)
@@ -188,10 +195,15 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
                 thr[np.flatnonzero(full)] = sw[idx]
         clock.tell("candidates", done / total)
     pool.add(*top_u)
+    if everything is not None:
+        for part in everything:
+            pool.add(*part)
+        everything = None
     clock.lap("candidates")
 
     # Phases 2-3: flow on E', then price everything else; repeat until proven.
     rounds = 0
+    added: list[int] = []
     optimality = "proven"
     while True:
         rounds += 1
@@ -214,6 +226,7 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
         clock.lap("pricing")
         if new is None:
             break
+        added.append(len(new[0]))
         pool.add(*new)
         if time_limit_s is not None and clock.elapsed() > time_limit_s:
             optimality = "time_limit"
@@ -255,7 +268,7 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
     # Phase 6: proposals, explanations, stats.
     clock.tell("explain", 0.0)
     result = _result(instance, t, cand, model, mate_u, alternates, clock, rounds, optimality,
-                     bound, len(pu), qpv_stats)
+                     bound, len(pu), qpv_stats, added)
     clock.tell("explain", 1.0)
     return result
 
@@ -284,15 +297,17 @@ def _price(cand: Candidates, model: ScoreModel, pi_h: IntArray, pi_u: IntArray,
     for chunk in cand.household_chunks(hs, weight):
         u, h = cand.expand(chunk, lambda rh, rb: bound[rh] > bmin[rb])
         keep = bound[h] > pi_u[u]
-        u, h = u[keep], h[keep]
-        u, h = cand.evaluate(u, h, count=False)
+        u, h = cand.evaluate_cheap(u[keep], h[keep])
         if len(u) == 0:
             continue
         w = model.h_part[h] + model.pair_part(u, h)
         profit = w - pi_h[h] - pi_u[u]
         pos = profit > 0
-        if pos.any():
-            u, h, w, profit = u[pos], h[pos], w[pos], profit[pos]
+        u, h, w, profit = u[pos], h[pos], w[pos], profit[pos]
+        # The costliest rule last, on the few pairs that would improve the matching.
+        safe = exclusion_zone(t, u, h)
+        u, h, w, profit = u[safe], h[safe], w[safe], profit[safe]
+        if len(u):
             sel = top_k_mask(h, profit, PRICING_PER_HOUSEHOLD)
             found.append((u[sel], h[sel], w[sel]))
     if not found:
@@ -337,7 +352,7 @@ def _alternates(t: Tables, pu: IntArray, ph: IntArray, pw: IntArray, mate_u: Int
 def _result(instance: Instance, t: Tables, cand: Candidates, model: ScoreModel,
             mate_u: IntArray, alternates: tuple[IntArray, IntArray, IntArray],
             clock: _Clock, rounds: int, optimality: str, bound: int | None,
-            pool_size: int, qpv_stats: dict[str, Any] | None) -> Result:
+            pool_size: int, qpv_stats: dict[str, Any] | None, added: list[int]) -> Result:
     r1_u = np.flatnonzero(mate_u >= 0)
     r1_h = mate_u[r1_u]
     au, ah, _ = alternates
@@ -395,6 +410,7 @@ def _result(instance: Instance, t: Tables, cand: Candidates, model: ScoreModel,
         "upper_bound": None if bound is None else bound / 100,
         "candidate_pairs": pool_size,
         "pricing_rounds": rounds,
+        "pricing_added": added,
         "urgency_step": model.step / 100,
     }
     if qpv_stats is not None:
