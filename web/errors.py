@@ -49,4 +49,4 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _crash(exc: Exception):  # type: ignore[no-untyped-def]
         log.exception("unhandled error (request %s)", g.get("request_id"))
-        return _answer(500, InternalServerError.name, {"_schema": [_("Erreur interne.")]})
+        return _answer(500, InternalServerError().name, {"_schema": [_("Erreur interne.")]})
