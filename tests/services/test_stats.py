@@ -123,7 +123,11 @@ def test_empty_quarter_has_zero_everywhere_and_no_delay(db):
 
 @pytest.fixture
 def quarter_world(db):
-    """2026-Q4 in 59 and 62, with known answers (see each assertion)."""
+    return build_quarter_world(db)
+
+
+def build_quarter_world(db):
+    """2026-Q4 in 59 and 62, with known answers (see the assertions of the tests below)."""
     w = World(db)
     # Submitted: 6 in 59 during Q4, 2 in 62 during Q4, 5 in 59 during Q3, 1 in January 2026.
     q4_59 = [w.household(paris(2026, 10, 1 + i, 10), adults=1, children=i % 3) for i in range(6)]
