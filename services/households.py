@@ -494,7 +494,8 @@ def validate_household_fields(data: Any, *, partial: bool = False, text: bool = 
 # Lifecycle.
 
 
-def _unique_reference(session: so.Session, association_id: int, reference: str, exclude: int | None) -> None:
+def check_reference_free(session: so.Session, association_id: int, reference: str, exclude: int | None) -> None:
+    """Refuse a file number the association already uses for another household."""
     stmt = sa.select(Household.id).where(Household.association_id == association_id,
                                          Household.reference == reference)
     if exclude is not None:
@@ -512,7 +513,7 @@ def create_household(session: so.Session, association: Organisation, data: Any, 
                      text: bool = False) -> Household:
     """A new draft household of the association, from validated fields."""
     values = validate_household_fields(data, text=text)
-    _unique_reference(session, association.id, values["reference"], None)
+    check_reference_free(session, association.id, values["reference"], None)
     household = Household(association=association, status="draft", **values)
     session.add(household)
     session.flush()
@@ -533,7 +534,7 @@ def update_household(session: so.Session, household: Household, data: Any, *, ac
     if errors:
         raise ValidationError(dict(errors))
     if "reference" in values:
-        _unique_reference(session, household.association_id, values["reference"], household.id)
+        check_reference_free(session, household.association_id, values["reference"], household.id)
     for name, value in values.items():
         setattr(household, name, value)
     session.flush()
