@@ -85,7 +85,7 @@ SMALL = 5  # counts from 1 to SMALL - 1 are never shown
 DEFAULT_QPV_TARGET = 0.25
 
 # Cell kinds and statuses.
-COUNT, DAYS, SHARE, MONEY, TEXT = "count", "days", "share", "money", "text"
+COUNT, DAYS, SHARE, MONEY, TEXT, DELTA = "count", "days", "share", "money", "text", "delta"
 SHOWN, SMALL_COUNT, MASKED, HIDDEN = "shown", "small", "masked", "hidden"
 
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
@@ -348,6 +348,12 @@ def display(cell: Cell, locale: str = "fr") -> str:
         return format_decimal(round(float(cell.value), 1), format="#,##0.#", locale=locale)
     if cell.kind == SHARE:
         return format_percent(float(cell.value), format="#,##0.#\u00a0%", locale=locale)
+    if cell.kind == DELTA:
+        n = int(cell.value)
+        if 0 < abs(n) < SMALL:
+            # The change is a number of households too: never a figure from 1 to 4.
+            return str(_l("entre +1 et +4") if n > 0 else _l("entre −1 et −4"))
+        return ("+" if n > 0 else "−" if n < 0 else "") + format_decimal(abs(n), locale=locale)
     if cell.kind == MONEY:
         return format_decimal(round(float(cell.value)), locale=locale) + "\u00a0€"
     return str(cell.value)
