@@ -1,0 +1,205 @@
+"""The landlord's unit pages: list, form, publish/withdraw, import, template, reach."""
+
+from __future__ import annotations
+
+import io
+import re
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from matching import geo
+from models import Unit
+from services import units
+from tests import factories
+
+FORM = {"reference": "LMH-100", "commune": "Lille", "lat": "", "lon": "", "location_uncertainty_km": "",
+        "rooms": "3", "surface_m2": "64,5", "floor": "2", "elevator": "y", "rent": "412,50",
+        "charges": "85", "financing": "PLUS", "available_from": "2026-12-01"}
+
+
+@pytest.fixture
+def landlord(login_as):  # type: ignore[no-untyped-def]
+    return login_as("landlord")
+
+
+def text(response):  # type: ignore[no-untyped-def]
+    return response.get_data(as_text=True)
+
+
+def own_units(db, user):  # type: ignore[no-untyped-def]
+    return list(db.scalars(sa.select(Unit).where(Unit.landlord_id == user.organisation_id)))
+
+
+def test_home_counts_units_by_status(client, db, landlord):
+    factories.create_unit(db, landlord=landlord.organisation, status="draft")
+    factories.create_unit(db, landlord=landlord.organisation, status="published")
+    factories.create_unit(db, landlord=landlord.organisation, status="published")
+    db.commit()
+    page = text(client.get("/bailleur/"))
+    assert "<h1>Espace bailleur</h1>" in page
+    assert 'href="/bailleur/logements?status=published"' in page
+    assert re.search(r'badge-published">Publié</span>\s*</a></th>\s*<td class="num">2</td>', page)
+    assert '<th scope="row">Total</th><td class="num">3</td>' in page
+
+
+def test_create_a_unit_through_the_form(client, db, landlord):
+    r = client.post("/bailleur/logements/nouveau", data=FORM)
+    assert r.status_code == 302
+    [unit] = own_units(db, landlord)
+    assert r.headers["Location"] == f"/bailleur/logements/{unit.public_id}"
+    assert (unit.status, unit.commune, unit.department, unit.rooms) == ("draft", "59350", "59", 3)
+    assert (unit.surface_m2, unit.rent, unit.charges, unit.elevator) == (64.5, Decimal("412.50"), Decimal("85"), True)
+    lille = geo.commune("59350")
+    assert (unit.lat, unit.lon, unit.location_uncertainty_km) == (lille.lat, lille.lon, lille.radius_km)
+    page = text(client.get(r.headers["Location"]))
+    assert "Logement LMH-100 enregistré comme brouillon." in page
+    assert "Lille (59)" in page and "412,50 €" in page
+    assert "Au centre de la commune" in page
+
+
+def test_form_errors_are_shown_next_to_their_fields(client, db, landlord):
+    r = client.post("/bailleur/logements/nouveau",
+                    data=dict(FORM, commune="Saint-Denis", rent="-4", rooms="0", available_from="2026-02-30"))
+    assert r.status_code == 200
+    page = text(r)
+    assert 'role="alert"' in page and "Le logement n'a pas été enregistré" in page
+    assert re.search(r'<input aria-describedby="rent-help rent-error" aria-invalid="true"[^>]* id="rent"', page)
+    assert '<small id="rent-error" class="field-error">Le loyer doit être compris entre 0 et 5000 €.</small>' in page
+    assert '<small id="rooms-error" class="field-error">Entre 1 et 20 pièces.</small>' in page
+    assert "93066 (Saint-Denis, Seine-Saint-Denis)" in page
+    assert 'id="available_from-error"' in page
+    # What she typed is kept.
+    assert 'value="Saint-Denis"' in page and 'value="64,5"' in page
+    assert own_units(db, landlord) == []
+
+
+def test_edit_publish_withdraw(client, db, landlord):
+    unit = units.create_unit(db, landlord.organisation, {**FORM, "lat": "50,63", "lon": "3,05"})
+    db.commit()
+    page = text(client.get(f"/bailleur/logements/{unit.public_id}/modifier"))
+    assert 'value="412,50"' in page and 'value="50,63"' in page and 'value="2026-12-01"' in page
+    r = client.post(f"/bailleur/logements/{unit.public_id}/modifier", data=dict(FORM, rent="450", lat="50,63",
+                                                                                lon="3,05"))
+    assert r.status_code == 302
+    db.expire_all()
+    assert db.get(Unit, unit.id).rent == Decimal("450.00")
+    assert client.post(f"/bailleur/logements/{unit.public_id}/publier").status_code == 302
+    db.expire_all()
+    assert db.get(Unit, unit.id).status == "published"
+    page = text(client.get(f"/bailleur/logements/{unit.public_id}"))
+    assert "Logement LMH-100 publié" in page and "Retirer" in page
+    client.post(f"/bailleur/logements/{unit.public_id}/retirer")
+    db.expire_all()
+    assert db.get(Unit, unit.id).status == "withdrawn"
+
+
+def test_a_proposed_unit_is_neither_edited_nor_withdrawn(client, db, landlord):
+    unit = factories.create_unit(db, landlord=landlord.organisation, status="proposed")
+    db.commit()
+    page = text(client.get(f"/bailleur/logements/{unit.public_id}"))
+    assert "proposition en cours" in page and "/retirer" not in page and "/modifier" not in page
+    r = client.post(f"/bailleur/logements/{unit.public_id}/retirer", follow_redirects=True)
+    assert "proposition en cours" in text(r)
+    r = client.post(f"/bailleur/logements/{unit.public_id}/modifier", data=dict(FORM, rent="1"))
+    assert r.status_code == 302
+    db.expire_all()
+    assert (db.get(Unit, unit.id).status, db.get(Unit, unit.id).rent) == ("proposed", Decimal("412.50"))
+
+
+def test_another_landlords_unit_is_404(client, db, landlord):
+    other = factories.create_unit(db, status="draft")
+    db.commit()
+    for method, path in [("get", ""), ("get", "/modifier"), ("post", "/modifier"), ("post", "/publier"),
+                         ("post", "/retirer")]:
+        r = getattr(client, method)(f"/bailleur/logements/{other.public_id}{path}", data=FORM)
+        assert r.status_code == 404, path
+    assert other.public_id not in text(client.get("/bailleur/logements"))
+    db.expire_all()
+    assert db.get(Unit, other.id).status == "draft"
+
+
+def test_other_roles_do_not_see_the_pages(client, login_as):
+    login_as("association")
+    assert client.get("/bailleur/logements").status_code == 404
+
+
+def test_list_filters_and_pages(client, db, landlord):
+    org = landlord.organisation
+    for i in range(30):
+        factories.create_unit(db, landlord=org, reference=f"L-{i:02d}", rooms=2 + i % 2)
+    factories.create_unit(db, landlord=org, reference="ROUBAIX-1", commune="59512", department="59",
+                          rooms=7, status="withdrawn", lat=None, lon=None)
+    factories.create_unit(db, reference="NOT-MINE")
+    db.commit()
+    page = text(client.get("/bailleur/logements"))
+    assert "31 logements" in page and "page 1 sur 2" in page and "NOT-MINE" not in page
+    assert 'href="/bailleur/logements?page=2"' in page
+    assert '<option value="59512">Roubaix (59)</option>' in page
+    page = text(client.get("/bailleur/logements?commune=59512"))
+    assert "1 logement" in page and "ROUBAIX-1" in page and "L-01" not in page
+    page = text(client.get("/bailleur/logements?rooms=6"))
+    assert "ROUBAIX-1" in page and "T6+" in page and "1 logement" in page
+    page = text(client.get("/bailleur/logements?rooms=3&page=1"))
+    assert "15 logements" in page
+    page = text(client.get("/bailleur/logements?status=withdrawn"))
+    assert '<span class="badge badge-withdrawn">Retiré</span>' in page and "1 logement" in page
+
+
+CSV = ("reference;commune;latitude;longitude;pieces;surface_m2;etage;ascenseur;accessible_fauteuil;"
+       "loyer;charges;financement;qpv;disponible_le\r\n"
+       "IMP-1;Marcq-en-Barœul;;;3;64,5;2;oui;non;412,50;85,00;PLUS;non;01/12/2026\r\n"
+       "IMP-2;Lille;50,6292;3,0573;2;48;0;non;oui;356,20;60;PLAI;oui;2026-12-15\r\n")
+
+
+def upload(client, data, name="logements.csv"):  # type: ignore[no-untyped-def]
+    return client.post("/bailleur/logements/importer", data={"file": (io.BytesIO(data), name)},
+                       content_type="multipart/form-data")
+
+
+def test_import_shows_a_summary(client, db, landlord):
+    r = upload(client, CSV.encode("cp1252"))
+    assert r.status_code == 200
+    page = text(r)
+    assert "2 logements ont été créés comme brouillons." in page
+    assert "Marcq-en-Barœul (59)" in page and "<th scope=\"row\">T3</th>" in page
+    created = {u.reference: u for u in own_units(db, landlord)}
+    assert set(created) == {"IMP-1", "IMP-2"}
+    assert created["IMP-1"].commune == "59378" and created["IMP-2"].rent == Decimal("356.20")
+    assert f'/bailleur/logements/{created["IMP-1"].public_id}' in page
+
+
+def test_import_with_a_bad_line_stores_nothing_and_names_it(client, db, landlord):
+    bad = CSV + "IMP-3;99999;;;3;64;2;oui;non;abc;85;PLUS;non;01/12/2026\r\n"
+    r = upload(client, bad.encode("cp1252"))
+    assert r.status_code == 422
+    page = text(r)
+    assert "Le fichier comporte 2 erreurs : aucun logement n'a été enregistré." in page
+    assert '<tr><td class="num">4</td><td>commune</td><td>Code INSEE inconnu : 99999.</td></tr>' in page
+    assert '<tr><td class="num">4</td><td>loyer</td><td>Nombre attendu (par exemple 412,50).</td></tr>' in page
+    assert own_units(db, landlord) == []
+
+
+def test_import_without_a_file(client, landlord):
+    r = client.post("/bailleur/logements/importer", data={}, content_type="multipart/form-data")
+    assert r.status_code == 422 and "Choisissez un fichier CSV ou XLSX." in text(r)
+    r = upload(client, b"")
+    assert r.status_code == 422 and "Le fichier est vide." in text(r)
+
+
+def test_templates_download_and_import_back(client, db, landlord):
+    r = client.get("/bailleur/logements/modele.csv")
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    assert "attachment; filename=modele-logements.csv" == r.headers["Content-Disposition"]
+    header = r.data.decode("utf-8-sig").splitlines()[0]
+    assert header == ";".join(units.TEMPLATE_HEADERS)
+    assert header.startswith("reference;commune;latitude;longitude;incertitude_km;pieces;surface_m2;etage")
+    r = client.get("/bailleur/logements/modele.xlsx")
+    assert r.status_code == 200
+    sheet = load_workbook(io.BytesIO(r.data)).worksheets[0]
+    assert [c.value for c in sheet[1]] == list(units.TEMPLATE_HEADERS)
+    assert upload(client, r.data, "modele-logements.xlsx").status_code == 200
+    assert len(own_units(db, landlord)) == 2
+    assert client.get("/bailleur/logements/modele.pdf").status_code == 404
