@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
+import secrets
 import sys
 import time
 from typing import Any
@@ -18,6 +20,7 @@ from flask import Flask, Response, g, has_request_context, request
 from flask.logging import default_handler
 
 ACCESS_LOGGER = "passerelle.access"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")  # as web.requests accepts them
 # Attributes of a LogRecord that are not "extra" fields given by the caller.
 _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
@@ -87,6 +90,10 @@ def init_app(app: Flask) -> None:
 
 def _start_timer() -> None:
     g.log_started = time.perf_counter()
+    # Answers given before `web.requests` names the request (an HTTPS redirect, a rate
+    # limit) still get an id, in the log and in the X-Request-ID header alike.
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(8)
 
 
 def _forget_request_id(_exc: BaseException | None = None) -> None:
