@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, has_request_context
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer
 
@@ -58,15 +58,12 @@ def create_huey(app: Flask) -> Huey:
 
 def init_app(app: Flask) -> Jobs:
     """Create the app's queue and register every task on it."""
-    from services import runs
-
+    # The tasks keep the app itself, never the `current_app` proxy (jobs run without a context).
+    app = getattr(app, "_get_current_object", lambda: app)()
     jobs = Jobs(create_huey(app))
 
     def run_match(run_id: int, attempt: int) -> None:
-        # An app context (not a request): settings, translations; the session is the job's own.
-        with app.app_context():
-            runs.execute_run(app.extensions["db"].sessionmaker, run_id, attempt,
-                             runs.RunSettings.from_config(app.config))
+        _outside_request(_run_match, app, run_id, attempt)
 
     jobs.register("run_match", run_match)
     app.extensions["jobs"] = jobs
@@ -76,8 +73,41 @@ def init_app(app: Flask) -> Jobs:
 _init_lock = threading.Lock()
 
 
+def _run_match(app: Flask, run_id: int, attempt: int) -> None:
+    from services import runs
+
+    # An app context (not a request): settings, translations; the session is the job's own.
+    with app.app_context():
+        runs.execute_run(app.extensions["db"].sessionmaker, run_id, attempt, runs.RunSettings.from_config(app.config))
+
+
+def _outside_request(func: Callable[..., Any], *args: Any) -> None:
+    """Run a job as a worker would, even in immediate mode: never inside the caller's request.
+
+    In immediate mode the job would otherwise see the request's context (its user, its
+    session, its log fields); a thread of its own starts with none, and is waited for.
+    """
+    if not has_request_context():
+        func(*args)
+        return
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            func(*args)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=target, name="job-immediate")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
 def get_jobs(app: Flask) -> Jobs:
     """The queue of an app, created on first use."""
+    app = getattr(app, "_get_current_object", lambda: app)()
     with _init_lock:
         if "jobs" not in app.extensions:
             init_app(app)
