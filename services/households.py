@@ -627,9 +627,10 @@ def get_household(session: so.Session, public_id: str, *, association: Organisat
 
 def list_households(session: so.Session, *, association: Organisation | None = None,
                     statuses: Iterable[str] | None = None, department: str | None = None,
-                    page: int = 1, per_page: int = 25) -> Page[Household]:
+                    reference: str | None = None, page: int = 1, per_page: int = 25) -> Page[Household]:
     """One page of households, most urgent and longest waiting first.
 
+    :param reference: part of the association's file number.
     :param department: households searching there: their search area names it (or one of its
         communes), or is empty (anywhere).
     """
@@ -638,6 +639,8 @@ def list_households(session: so.Session, *, association: Organisation | None = N
         stmt = stmt.where(Household.association_id == association.id)
     if statuses is not None:
         stmt = stmt.where(Household.status.in_(list(statuses)))
+    if reference and reference.strip():
+        stmt = stmt.where(Household.reference.icontains(reference.strip(), autoescape=True))
     if department:
         department = department.strip().upper()
         # The search area is JSON: filtered here rather than in SQL, the same on every backend.

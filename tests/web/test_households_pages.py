@@ -77,6 +77,9 @@ def test_home_is_the_list_of_the_associations_households(client, db, referent):
     assert f'href="/association/menages/{mine.public_id}"' in page
     drafts = text(client.get("/association/?statut=draft"))
     assert "DOS-B" in drafts and "DOS-A" not in drafts
+    found = text(client.get("/association/?reference=dos-a"))
+    assert "DOS-A" in found and "DOS-B" not in found
+    assert "Aucun ménage ne correspond" in text(client.get("/association/?reference=%25"))
 
 
 def test_the_list_is_paged(client, db, referent, app):

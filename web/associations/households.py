@@ -114,11 +114,12 @@ def index():  # type: ignore[no-untyped-def]
     status = request.args.get("statut") or None
     if status not in (None, *HOUSEHOLD_STATUSES):
         status = None
+    reference = (request.args.get("reference") or "").strip()[:80]
     page = svc.list_households(get_session(), association=current_user.organisation,
-                               statuses=[status] if status else None, page=request.args.get("page", 1, type=int),
-                               per_page=current_app.config["PAGE_SIZE"])
+                               statuses=[status] if status else None, reference=reference or None,
+                               page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"])
     return render_template("associations/index.html", page=page, status=status, statuses=HOUSEHOLD_STATUSES,
-                           **_helpers())
+                           reference=reference, **_helpers())
 
 
 def _form_page(form: HouseholdForm, household: Household | None) -> Any:
