@@ -1,4 +1,8 @@
-"""Pages of the committee audience: one blueprint, gated once for the committee role."""
+"""Pages of the committee audience: one blueprint, gated once for the committee role.
+
+Committee members see aggregates only: nothing here opens a household, a proposal, a
+unit or a location; every figure has been through `services.stats.suppress`.
+"""
 
 from flask import Blueprint
 

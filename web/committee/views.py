@@ -1,13 +1,209 @@
-"""Home page of the audience."""
+"""The committee's pages: the quarter dashboard, charts, exports, unmet needs, what-if, notes.
+
+Every figure is computed by `services.stats` / `services.whatif` and suppressed there;
+these views only choose the quarter and departments, render, and commit notes.
+"""
 
 from __future__ import annotations
 
-from flask import render_template
+from decimal import Decimal
+from typing import Any
 
+from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from services import charts, reports, runs, stats, whatif
+from services import committee as review_svc
+from services.errors import ValidationError
+from services.stats import Quarter
 from web.committee import bp
+from web.committee.forms import ActionForm, NoteForm, WhatIfForm
+from web.db import get_session
+
+
+def _allowed() -> list[str]:
+    org = current_user.organisation
+    return list(org.departments or []) if org else []
+
+
+def _selection(source: Any = None) -> tuple[Quarter, list[str]]:
+    """The quarter and departments asked for (default: the current quarter, all of the committee's)."""
+    source = source if source is not None else request.args
+    text = source.get("quarter")
+    quarter = Quarter.parse(text) if text else Quarter.of(runs.today())
+    return quarter, stats.resolve_departments(source.get("departments"), _allowed())
+
+
+def _settings() -> dict[str, Any]:
+    cfg = current_app.config
+    setting = cfg.get("LOWEST_QUARTILE_INCOME")
+    return {"lowest_quartile_setting": float(setting) if setting is not None else None,
+            "qpv_target": float(cfg.get("QPV_LOWEST_QUARTILE_TARGET", stats.DEFAULT_QPV_TARGET))}
+
+
+def _args(quarter: Quarter, departments: list[str], **extra: Any) -> dict[str, Any]:
+    return {"quarter": str(quarter), "departments": ",".join(departments), **extra}
+
+
+def _lang() -> str:
+    return str(g.get("lang", "fr"))
+
+
+def _display(cell: stats.Cell) -> str:
+    return stats.display(cell, _lang())
+
+
+def _organisation_choices() -> list[tuple[Any, str]]:
+    kinds = {"landlord": _("bailleur"), "association": _("association")}
+    return [("", _("— aucune —"))] + [
+        (o.id, f"{o.name} ({kinds[o.kind]})") for o in review_svc.discussable_organisations(get_session())]
 
 
 @bp.route("/")
 def index():  # type: ignore[no-untyped-def]
-    """Home page of the committee audience."""
-    return render_template("committee/index.html")
+    """The quarter dashboard: figures, charts with their tables, notes and actions."""
+    try:
+        quarter, departments = _selection()
+    except ValidationError as exc:
+        flash(str(exc.message), "error")
+        quarter, departments = Quarter.of(runs.today()), stats.resolve_departments(None, _allowed())
+    session = get_session()
+    figures = stats.quarter_figures(session, quarter, departments, **_settings())
+    review = review_svc.quarter_review(session, quarter, current_user.organisation_id)
+    note_form, action_form = NoteForm(), ActionForm()
+    for form in (note_form, action_form):
+        form.quarter.data, form.departments.data = str(quarter), ",".join(departments)
+    note_form.organisation.choices = _organisation_choices()
+    action_form.owner.choices = _organisation_choices()
+    sections = reports.chart_sections(figures)
+    charted = {s["table"].key for s in sections}
+    current = Quarter.of(runs.today())
+    quarters = [current]
+    for _i in range(7):
+        quarters.append(quarters[-1].previous())
+    return render_template(
+        "committee/index.html", figures=figures, review=review, sections=sections,
+        other_tables=[t for t in figures.tables if t.key not in charted], display=_display,
+        legend=stats.legend(), quarter=quarter, departments=departments, allowed=sorted(_allowed()),
+        quarters=quarters, args=_args(quarter, departments), note_form=note_form, action_form=action_form)
+
+
+@bp.route("/graphiques/<name>.svg")
+def chart(name: str):  # type: ignore[no-untyped-def]
+    """One chart as SVG (never cached: figures change and are not for shared caches)."""
+    if name not in charts.CHARTS:
+        return Response(status=404)
+    quarter, departments = _selection()
+    figures = stats.quarter_figures(get_session(), quarter, departments, **_settings())
+    response = Response(charts.render(name, figures), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/rapport.<fmt>")
+def report(fmt: str):  # type: ignore[no-untyped-def]
+    """The quarter's report as PDF, XLSX or CSV (?lang=en for English)."""
+    if fmt not in reports.FORMATS:
+        return Response(status=404)
+    quarter, departments = _selection()
+    lang = request.args.get("lang") if request.args.get("lang") in current_app.config["LANGUAGES"] else _lang()
+    built = reports.build(get_session(), fmt, quarter, departments, lang=lang,
+                          committee_id=current_user.organisation_id, **_settings())
+    response = Response(built.content, mimetype=built.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{built.filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/besoins")
+def needs():  # type: ignore[no-untyped-def]
+    """Unmet needs today: what blocks waiting households, why units get no proposal."""
+    _quarter, departments = _selection()
+    result = whatif.unmet_needs(get_session(), departments)
+    return render_template("committee/needs.html", needs=result, departments=departments,
+                           allowed=sorted(_allowed()), display=_display, legend=stats.legend())
+
+
+@bp.route("/simulation", methods=["GET", "POST"])
+def simulation():  # type: ignore[no-untyped-def]
+    """What-if: the current supply and demand solved with another policy; nothing changes for real."""
+    session = get_session()
+    source = request.form if request.method == "POST" else request.args
+    _quarter, departments = _selection(source)
+    base = whatif.baseline_policy(session, departments)
+    form = WhatIfForm()
+    if request.method == "GET":
+        form.departments.data = ",".join(departments)
+        form.max_effort_rate.data = Decimal(str(round(100 * float(base.get("max_effort_rate", 0.30)), 1)))
+        form.horizon_days.data = int(base.get("horizon_days", 90))
+        form.candidates_per_unit.data = int(base.get("candidates_per_unit", 3))
+        share = base.get("qpv_lowest_quartile_share")
+        form.qpv_share.data = Decimal(str(round(100 * share))) if share is not None else None
+    result = None
+    if form.validate_on_submit():
+        changes = {
+            "max_effort_rate": float(form.max_effort_rate.data) / 100,
+            "horizon_days": form.horizon_days.data,
+            "candidates_per_unit": form.candidates_per_unit.data,
+            "qpv_lowest_quartile_share": float(form.qpv_share.data) / 100 if form.qpv_share.data is not None
+            else None,
+        }
+        try:
+            result = whatif.what_if(session, departments, changes, actor=current_user)
+            session.commit()  # the audit event only
+        except ValidationError as exc:
+            session.rollback()
+            flash(str(exc.message), "error")
+    return render_template("committee/simulation.html", form=form, result=result, base=base,
+                           departments=departments, allowed=sorted(_allowed()), display=_display,
+                           legend=stats.legend())
+
+
+def _back(form: Any):  # type: ignore[no-untyped-def]
+    return redirect(url_for("committee.index", quarter=form.quarter.data, departments=form.departments.data)
+                    + "#notes")
+
+
+@bp.route("/notes", methods=["POST"])
+def add_note():  # type: ignore[no-untyped-def]
+    """Attach a note (or a flag on an organisation's figures) to the quarter."""
+    form = NoteForm()
+    form.organisation.choices = _organisation_choices()
+    quarter = Quarter.parse(form.quarter.data)
+    if form.validate_on_submit():
+        review_svc.add_note(get_session(), quarter, form.text.data, actor=current_user,
+                            flagged_organisation_id=form.organisation.data)
+        get_session().commit()
+        flash(_("Note enregistrée."), "success")
+    else:
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+    return _back(form)
+
+
+@bp.route("/actions", methods=["POST"])
+def add_action():  # type: ignore[no-untyped-def]
+    """Record a follow-up action decided for the quarter."""
+    form = ActionForm()
+    form.owner.choices = _organisation_choices()
+    quarter = Quarter.parse(form.quarter.data)
+    if form.validate_on_submit():
+        review_svc.add_action(get_session(), quarter, form.text.data, actor=current_user,
+                              owner_organisation_id=form.owner.data, due_on=form.due_on.data)
+        get_session().commit()
+        flash(_("Action enregistrée."), "success")
+    else:
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+    return _back(form)
+
+
+@bp.route("/actions/<int:action_id>/statut", methods=["POST"])
+def action_status(action_id: int):  # type: ignore[no-untyped-def]
+    """Mark an action done, or open again."""
+    review_svc.set_action_status(get_session(), action_id, request.form.get("status", ""), actor=current_user)
+    get_session().commit()
+    flash(_("Action mise à jour."), "success")
+    return redirect(url_for("committee.index", quarter=request.form.get("quarter"),
+                            departments=request.form.get("departments")) + "#notes")
+
+
