@@ -315,3 +315,10 @@ def test_a_housed_household_cannot_be_edited(client, db, referent):
     db.commit()
     response = client.get(f"/association/menages/{household.public_id}/modifier")
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize("app_config", [{"MAX_EFFORT_RATE": 0.25}])
+def test_the_effort_rate_is_a_setting(client, referent, app_config):
+    page = text(client.post(NEW, data={**form_data(monthly_income="1000", housing_allowance="100"),
+                                       "action": "verify"}))
+    assert "jusqu'à 350 € par mois" in page and "25 % de 1" in page
