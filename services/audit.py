@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from contextvars import ContextVar
@@ -11,6 +12,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from models import AuditEvent, User, utcnow
+from services.paging import Page
+
+# Arbitrary constant naming the audit trail's advisory lock on PostgreSQL ("audit" in ASCII).
+AUDIT_LOCK_KEY = 0x6175646974
 
 # Set by the web layer (and the worker) so that every event names its request.
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -46,7 +51,14 @@ def record(
     request_id: str | None = None,
     **_ignored: Any,
 ) -> AuditEvent:
-    """Append one event to the trail (flushed, committed by the caller)."""
+    """Append one event to the trail (flushed, committed by the caller).
+
+    On PostgreSQL, writers take a transaction-scoped advisory lock before reading the last
+    hash: two concurrent transactions cannot chain to the same predecessor (the second waits
+    until the first commits, then reads its hash). SQLite allows one writer at a time anyway.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
     prev_hash = session.scalar(
         sa.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
     )
@@ -77,3 +89,48 @@ def verify(session: so.Session) -> list[int]:
             broken.append(event.id)
         prev = event.hash
     return broken
+
+
+def search(
+    session: so.Session,
+    *,
+    action: str | None = None,
+    actor_email: str | None = None,
+    object_id: str | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    outcome: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page[Any]:
+    """One page of events, newest first, as (event, actor e-mail) rows.
+
+    `action` matches a prefix ("household." finds every household action); `since` and
+    `until` are inclusive days (UTC).
+    """
+    stmt = (
+        sa.select(AuditEvent, User.email)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .order_by(AuditEvent.id.desc())
+    )
+    if action:
+        stmt = stmt.where(AuditEvent.action.startswith(action.strip(), autoescape=True))
+    if actor_email:
+        stmt = stmt.where(User.email == actor_email.strip().lower())
+    if object_id:
+        stmt = stmt.where(AuditEvent.object_id == object_id.strip())
+    if outcome:
+        stmt = stmt.where(AuditEvent.outcome == outcome)
+    if since:
+        stmt = stmt.where(AuditEvent.at >= dt.datetime.combine(since, dt.time(), dt.UTC))
+    if until:
+        stmt = stmt.where(AuditEvent.at < dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC))
+    page = max(1, page)
+    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = [tuple(row) for row in session.execute(stmt.limit(per_page).offset((page - 1) * per_page))]
+    return Page(items=rows, page=page, per_page=per_page, total=total)
+
+
+def actions(session: so.Session) -> list[str]:
+    """Every action name present in the trail (for the search form)."""
+    return list(session.scalars(sa.select(AuditEvent.action).distinct().order_by(AuditEvent.action)))

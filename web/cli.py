@@ -12,7 +12,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from services.errors import ServiceError
-from web import cli_ops, cli_proposals
+from web import cli_ops, cli_proposals, cli_security
 from web.db import get_session
 
 
@@ -152,9 +152,10 @@ def demo(port: int, no_serve: bool) -> None:
     created = demo_data.load(db)
     db.commit()
     click.echo("Demo data " + ("loaded." if created else "already there."))
-    click.echo("\nDemo accounts (e-mail / password):")
+    click.echo("\nDemo accounts (e-mail / password [/ second-factor secret for an authenticator app]):")
     for account in demo_data.ACCOUNTS:
-        click.echo(f"  {account.role:<12} {account.email:<36} {account.password}")
+        secret = f"  TOTP {account.totp_secret}" if account.totp_secret else ""
+        click.echo(f"  {account.role:<12} {account.email:<36} {account.password}{secret}")
     if not no_serve:
         click.echo(f"\nServing on http://127.0.0.1:{port}/  (Ctrl+C to stop)")
         _serve("127.0.0.1", port)
@@ -178,3 +179,4 @@ def worker(workers: int) -> None:
 commands = [create_organisation, create_user, create_token, serve, demo, worker]
 commands += cli_ops.commands  # backup, restore
 commands += cli_proposals.commands  # expire-proposals, send-outbox
+commands += cli_security.commands  # audit verify, purge

@@ -1,0 +1,139 @@
+"""Privacy rights and retention: export what is stored about a household, erase, purge on time.
+
+Only the audit trail outlives a household, and it never held personal data: an action, a
+time, a role, and the household's random public id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from models import AuditEvent, Decision, Household, Proposal, User, utcnow
+from services import audit
+
+# A household closed (withdrawn or housed) for longer than this is erased by `passerelle purge`.
+DEFAULT_PURGE_AFTER_MONTHS = 12
+CLOSED_STATUSES = ("withdrawn", "housed")
+EXPORT_FORMAT = "passerelle.household-export/1"
+
+_HOUSEHOLD_FIELDS = (
+    "public_id", "reference", "status", "adults", "children", "monthly_income", "housing_allowance",
+    "reference_income", "needs_wheelchair_access", "needs_no_stairs", "urgency", "priority_categories",
+    "requested_on", "ready_from", "search_area", "exclusion_zones", "preferred_points", "notes",
+    "consent_recorded_on", "activated_at", "closed_at", "created_at", "updated_at",
+)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready value: dates as ISO strings, money as strings (no float rounding)."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def export_household(session: so.Session, household: Household, *, actor: User | None) -> dict[str, Any]:
+    """Everything the platform stores about one household, decrypted, for her right of access.
+
+    The export itself is audited (`household.export`).
+    """
+    proposals = list(session.scalars(
+        sa.select(Proposal).where(Proposal.household_id == household.id).order_by(Proposal.created_at, Proposal.id)
+    ))
+    decisions: dict[int, list[Decision]] = {}
+    if proposals:
+        for decision in session.scalars(
+            sa.select(Decision).where(Decision.proposal_id.in_([p.id for p in proposals]))
+            .order_by(Decision.decided_at, Decision.id)
+        ):
+            decisions.setdefault(decision.proposal_id, []).append(decision)
+    timeline = session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.object_type == "household", AuditEvent.object_id == household.public_id)
+        .order_by(AuditEvent.id)
+    )
+    document = {
+        "format": EXPORT_FORMAT,
+        "exported_at": utcnow().isoformat(),
+        "association": household.association.name,
+        "household": {name: _plain(getattr(household, name)) for name in _HOUSEHOLD_FIELDS},
+        "proposals": [
+            {
+                "id": p.public_id,
+                "run": p.run.public_id,
+                "unit": {"id": p.unit.public_id, "landlord": p.unit.landlord.name, "commune": p.unit.commune,
+                         "rooms": p.unit.rooms, "rent": _plain(p.unit.rent), "charges": _plain(p.unit.charges)},
+                "rank": p.rank,
+                "score": p.score,
+                "components": p.components,
+                "status": p.status,
+                "deadline": _plain(p.deadline),
+                "created_at": _plain(p.created_at),
+                "decisions": [
+                    {"step": d.step, "outcome": d.outcome, "reason": d.reason, "decided_at": _plain(d.decided_at)}
+                    for d in decisions.get(p.id, [])
+                ],
+            }
+            for p in proposals
+        ],
+        # Who did what with her file: actions and roles, not the staff's names.
+        "timeline": [
+            {"at": _plain(e.at), "action": e.action, "by_role": e.actor_role, "outcome": e.outcome}
+            for e in timeline
+        ],
+    }
+    audit.record(session, "household.export", actor=actor, object_type="household",
+                 object_id=household.public_id)
+    return document
+
+
+def purge_cutoff(months: int, now: dt.datetime | None = None) -> dt.datetime:
+    """The instant `months` calendar months before `now` (the day is clamped to the month's end)."""
+    now = now or utcnow()
+    month_index = now.year * 12 + (now.month - 1) - months
+    year, month = divmod(month_index, 12)
+    month += 1
+    last_day = (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return now.replace(year=year, month=month, day=min(now.day, last_day))
+
+
+def households_to_purge(session: so.Session, months: int, now: dt.datetime | None = None) -> list[Household]:
+    """Households closed (withdrawn or housed) before the cutoff."""
+    cutoff = purge_cutoff(months, now)
+    return list(session.scalars(
+        sa.select(Household)
+        .where(Household.status.in_(CLOSED_STATUSES), Household.closed_at.is_not(None),
+               Household.closed_at < cutoff)
+        .order_by(Household.id)
+    ))
+
+
+def purge(session: so.Session, months: int = DEFAULT_PURGE_AFTER_MONTHS,
+          now: dt.datetime | None = None) -> list[str]:
+    """Erase households closed for more than `months`, with their proposals and decisions.
+
+    Returns the public ids erased. Each erasure leaves one audit row (`household.purge`),
+    which names no one.
+    """
+    if months < 1:
+        raise ValueError("months must be at least 1")
+    erased = []
+    for household in households_to_purge(session, months, now):
+        public_id = household.public_id
+        # Proposals and their decisions go too (ON DELETE CASCADE), deleted explicitly so that
+        # SQLite without foreign keys and the ORM's identity map agree.
+        proposal_ids = list(session.scalars(sa.select(Proposal.id).where(Proposal.household_id == household.id)))
+        if proposal_ids:
+            session.execute(sa.delete(Decision).where(Decision.proposal_id.in_(proposal_ids)))
+            session.execute(sa.delete(Proposal).where(Proposal.id.in_(proposal_ids)))
+        session.delete(household)
+        session.flush()
+        audit.record(session, "household.purge", actor=None, object_type="household", object_id=public_id)
+        erased.append(public_id)
+    return erased
