@@ -42,6 +42,16 @@ def test_referent_creates_checks_saves_and_activates_a_household(live_server, pa
     first_zone.get_by_label("Commune").fill("Roubaix")
     first_zone.get_by_label("Distance ou rayon (km)").fill("10")
 
+    # A name several communes share is refused, with the candidates, next to the field.
+    page.get_by_label("Communes où elle ne doit jamais être logée").fill("Saint-Martin")
+    page.get_by_role("button", name="Vérifier").click()
+    page.get_by_role("alert").filter(has_text="Le formulaire contient des erreurs").wait_for()
+    error = page.locator("#excluded_communes-error").inner_text()
+    assert "Plusieurs communes s'appellent « Saint-Martin »" in error and "code INSEE" in error
+    assert page.get_by_label("Distance ou rayon (km)").first.input_value() == "10"  # nothing typed is lost
+    check_accessibility(page)
+    page.get_by_label("Communes où elle ne doit jamais être logée").fill("")
+
     page.get_by_role("button", name="Vérifier").click()
     check = page.get_by_role("region", name="Vérifiez avant d'enregistrer")
     check.wait_for()
