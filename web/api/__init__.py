@@ -20,7 +20,7 @@ def docs():  # type: ignore[no-untyped-def]
 
 def init_app(app: Flask) -> None:
     """Register the API and its blueprints."""
-    from web.api import auth, households, me, runs, units
+    from web.api import auth, households, me, proposals, runs, stats, units
 
     app.config.setdefault("API_SPEC_OPTIONS", {})
     app.config["API_SPEC_OPTIONS"].update(
@@ -41,7 +41,7 @@ def init_app(app: Flask) -> None:
         }
     )
     api.init_app(app)
-    for blp in (me.blp, households.blp, units.blp, runs.blp):
+    for blp in (me.blp, units.blp, runs.blp, households.blp, proposals.blp, stats.blp):
         register(blp)
     app.register_blueprint(docs_bp)
     auth.init_app(app)
