@@ -44,7 +44,8 @@ def b_matching(h: IntArray, u: IntArray, w: IntArray, n_h: int, n_u: int, *,
         return np.zeros(0, dtype=np.bool_)
     src, snk = n_h + n_u, n_h + n_u + 1
     caps_u = np.broadcast_to(np.asarray(cap_u, dtype=np.int64), (n_u,))
-    supply = n_h
+    # Bypass arc: any household or unit may stay unmatched.
+    supply = min(n_h, int(caps_u.sum()))
     tails = np.concatenate([np.full(n_h, src), h, n_h + np.arange(n_u), [src]])
     heads = np.concatenate([np.arange(n_h), n_h + u, np.full(n_u, snk), [snk]])
     caps = np.concatenate([np.ones(n_h, np.int64), np.ones(len(h), np.int64), caps_u,

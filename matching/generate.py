@@ -65,8 +65,9 @@ def generate(households: int, units: int, seed: int = 0, *,
     from matching import geo
 
     rng = np.random.default_rng(seed)
+    wanted = set(departments)
     pool = sorted((c for c in geo.communes().values()
-                   if c.department in set(departments) and c.code not in _SPLIT),
+                   if c.department in wanted and c.code not in _SPLIT),
                   key=lambda c: c.code)
     if not pool:
         raise ValueError(f"no commune in departments {list(departments)}")
@@ -79,7 +80,9 @@ def generate(households: int, units: int, seed: int = 0, *,
         wd = weight[idx] / weight[idx].sum()
         centre[d] = (float(np.dot(wd, [pool[i].lat for i in idx])),
                      float(np.dot(wd, [pool[i].lon for i in idx])))
-    by_dept = {d: [i for i, c in enumerate(pool) if c.department == d] for d in depts}
+    dept_of_pool = np.array([c.department for c in pool])
+    by_dept = {d: np.flatnonzero(dept_of_pool == d) for d in depts}
+    cum_weight = np.cumsum(weight)
 
     def km(a: tuple[float, float], b: tuple[float, float]) -> float:
         return geo.haversine_km(a[0], a[1], b[0], b[1])
@@ -147,7 +150,7 @@ def generate(households: int, units: int, seed: int = 0, *,
             px, py = _disc(rng, origin.lat, origin.lon, 3.0)
             zones.append(PointZone(lat=px, lon=py, radius_km=float(rng.choice([5, 10, 15, 20]))))
         if rng.random() < 0.2:
-            other = pool[int(rng.choice(len(pool), p=weight))]
+            other = pool[min(len(pool) - 1, int(np.searchsorted(cum_weight, rng.random())))]
             zones.append(PointZone(lat=other.lat, lon=other.lon, radius_km=5.0))
         if rng.random() < 0.4:
             zones.append(CommuneZone(commune=origin.code))
@@ -167,11 +170,13 @@ def generate(households: int, units: int, seed: int = 0, *,
         if roll < 0.85:
             area = SearchArea(departments=tuple(chosen))
         elif roll < 0.95:
-            picks = rng.choice(by_dept[chosen[0]], size=int(rng.integers(1, 6)))
+            cands = by_dept[chosen[0]]
+            picks = cands[rng.integers(len(cands), size=int(rng.integers(1, 6)))]
             area = SearchArea(communes=tuple(sorted({pool[int(j)].code for j in picks})))
         prefs: list[PreferredPoint] = []
         for _ in range(int(rng.choice(3, p=[0.5, 0.35, 0.15]))):
-            place = pool[int(rng.choice(by_dept[chosen[int(rng.integers(len(chosen)))]]))]
+            cands = by_dept[chosen[int(rng.integers(len(chosen)))]]
+            place = pool[int(cands[rng.integers(len(cands))])]
             x, y = _disc(rng, place.lat, place.lon, 2.0)
             prefs.append(PreferredPoint(lat=x, lon=y,
                                         label=str(rng.choice(["school", "work", "family"]))))

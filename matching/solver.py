@@ -49,12 +49,13 @@ BoolArray = npt.NDArray[np.bool_]
 Progress = Callable[[str, float], None]
 
 #: Pairs kept per household and per unit in the first reduced set.
-TOP_PER_HOUSEHOLD = 6
+TOP_PER_HOUSEHOLD = 10
 TOP_PER_UNIT_EXTRA = 3
 #: New pairs added per household per pricing round (the most profitable ones).
 PRICING_PER_HOUSEHOLD = 8
 #: When all feasible pairs fit in this many, the reduced set is the full set.
 POOL_ALL_LIMIT = 1_500_000
+ONLY_RANKED = False
 _BIG = np.int64(1) << np.int64(62)
 
 
@@ -155,7 +156,7 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
     k_unit = k + TOP_PER_UNIT_EXTRA
     top_u = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
     thr = np.full(t.n_u, -1, dtype=np.int64)
-    in_pool = np.zeros(t.n_h, dtype=np.int64)
+    own = _Pool(t.n_u)  # each household's best pairs
     total = max(1, int(cand.gen_count.sum()))
     done = 0
     everything: list[tuple[IntArray, IntArray, IntArray]] | None = []
@@ -175,8 +176,7 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
             kept += len(u)
             everything = everything + [(u, h, w)] if kept <= POOL_ALL_LIMIT else None
         keep = top_k_mask(h, pp, TOP_PER_HOUSEHOLD)
-        pool.add(u[keep], h[keep], w[keep])
-        in_pool += np.bincount(h[keep], minlength=t.n_h)
+        own.add(u[keep], h[keep], w[keep])
         better = w > thr[u]
         if better.any():
             cu = np.concatenate([top_u[0], u[better]])
@@ -195,6 +195,13 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
                 thr[np.flatnonzero(full)] = sw[idx]
         clock.tell("candidates", done / total)
     pool.add(*top_u)
+    # Households that no unit ranks among its best are left to the pricing rounds: most
+    # of them cannot compete, and a smaller flow solves faster.
+    oh_u, oh_h, oh_w = own.arrays()
+    wanted = np.zeros(t.n_h, dtype=np.bool_)
+    wanted[top_u[1]] = True
+    sel = wanted[oh_h] | (not ONLY_RANKED)
+    pool.add(oh_u[sel], oh_h[sel], oh_w[sel])
     if everything is not None:
         for part in everything:
             pool.add(*part)
