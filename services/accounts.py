@@ -22,6 +22,7 @@ from models import ApiToken, Organisation, User, utcnow
 from models.accounts import ORGANISATION_KINDS, ROLES
 from services import audit
 from services.errors import Conflict, Forbidden, NotFound, ValidationError
+from services.paging import Page, paginate
 
 PASSWORD_MIN, PASSWORD_MAX = 12, 128
 # argon2id with the library's defaults (RFC 9106 "second recommended" profile).
@@ -389,6 +390,31 @@ def set_active(session: so.Session, user: User, active: bool, *, actor: User | N
         _clear_failures(user)
     audit.record(session, "user.enable" if active else "user.disable", actor=actor,
                  object_type="user", object_id=str(user.id))
+
+
+def unlock(session: so.Session, user: User, *, actor: User | None) -> None:
+    """Lift a lock after repeated failures before it expires (the user proved who she is)."""
+    _clear_failures(user)
+    audit.record(session, "user.unlock", actor=actor, object_type="user", object_id=str(user.id))
+
+
+def list_users(session: so.Session, *, query: str | None = None, role: str | None = None,
+               page: int = 1, per_page: int = 25) -> Page[User]:
+    """One page of accounts, by e-mail, optionally filtered by part of the e-mail and by role."""
+    stmt = sa.select(User).order_by(User.email, User.id)
+    if query:
+        stmt = stmt.where(User.email.contains(query.strip().lower(), autoescape=True))
+    if role:
+        stmt = stmt.where(User.role == role)
+    return paginate(session, stmt, page, per_page)
+
+
+def get_user(session: so.Session, user_id: int) -> User:
+    """The user with this id."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(_l("Compte introuvable."), field="id")
+    return user
 
 
 def change_role(session: so.Session, user: User, role: str, *, actor: User | None) -> None:

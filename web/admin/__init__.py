@@ -8,4 +8,4 @@ bp = Blueprint("admin", __name__)
 guard(bp, "admin")
 
 # Importing the view modules registers their routes on `bp`.
-from web.admin import views  # noqa: E402,F401
+from web.admin import accounts, views  # noqa: E402,F401
