@@ -1,0 +1,178 @@
+"""The proposals pages: the referent answers, the landlord's commission decides, the lease closes.
+
+What a landlord's page shows of a household is checked against what must never appear.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from models import Notification
+from tests import factories
+
+
+@pytest.fixture
+def case(db):
+    landlord = factories.create_organisation(db, "landlord", name="Habitat Nord")
+    association = factories.create_organisation(db, "association", name="Solidarité Test",
+                                                contact_phone="03 20 99 99 99")
+    unit = factories.create_unit(db, landlord=landlord, reference="LMH-REF-42")
+    household = factories.create_household(
+        db, association=association, reference="DOSSIER-SECRET-7", notes="Il habite rue Nationale",
+        exclusion_zones=[{"commune": "59512"}], search_area={"communes": ["59350"], "departments": []},
+    )
+    proposal = factories.create_proposal(db, unit=unit, household=household,
+                                         deadline=dt.date.today() + dt.timedelta(days=5))
+    rival = factories.create_proposal(db, unit=unit, run=proposal.run, rank=2)
+
+    class Case:
+        pass
+
+    c = Case()
+    c.landlord, c.association, c.unit, c.household, c.proposal, c.rival = (
+        landlord, association, unit, household, proposal, rival)
+    c.lu = factories.create_user(db, "landlord", organisation=landlord)
+    c.au = factories.create_user(db, "association", organisation=association)
+    return c
+
+
+def text(response):
+    return response.get_data(as_text=True)
+
+
+def test_referent_sees_the_unit_and_accepts(client, login_as, case, db):
+    login_as(case.au)
+    listing = text(client.get("/association/propositions"))
+    assert case.proposal.public_id in listing and "Lille" in listing and "DOSSIER-SECRET-7" in listing
+    assert case.rival.public_id not in listing  # another association's household
+    page = client.get(f"/association/propositions/{case.proposal.public_id}")
+    body = text(page)
+    assert page.status_code == 200
+    assert "Lille (59350)" in body and "T3" in body and "17 %" in body and "Habitat Nord" in body
+    assert "LMH-REF-42" not in body  # the landlord's own reference stays with the landlord
+    assert "Accepter la proposition" in body and "Trop loin de l'école" in body
+    r = client.post(f"/association/propositions/{case.proposal.public_id}/accepter")
+    assert r.status_code == 303
+    body = text(client.get(r.headers["Location"]))
+    assert "le ménage accepte" in body
+    assert "Le ménage accepte la proposition" in body  # the timeline
+    db.expire_all()
+    assert case.proposal.status == "household_accepted"
+    # Answering again: a friendly message, not an error page.
+    r = client.post(f"/association/propositions/{case.proposal.public_id}/accepter", follow_redirects=True)
+    assert r.status_code == 200 and "déjà changé d&#39;état" in text(r)
+
+
+def test_declining_without_a_reason_shows_the_error_on_the_field(client, login_as, case, db):
+    login_as(case.au)
+    r = client.post(f"/association/propositions/{case.proposal.public_id}/decliner",
+                    data={"decliner-reason": ""})
+    assert r.status_code == 422
+    assert 'aria-invalid="true"' in text(r) and "Indiquez le motif du refus." in text(r)
+    r = client.post(f"/association/propositions/{case.proposal.public_id}/decliner",
+                    data={"decliner-reason": "too_expensive"})
+    assert r.status_code == 303
+    db.expire_all()
+    assert case.proposal.status == "household_declined"
+    assert case.household.status == "active"
+
+
+def test_past_the_deadline_there_is_no_form(client, login_as, case, db):
+    case.proposal.deadline = dt.date.today() - dt.timedelta(days=3)
+    login_as(case.au)
+    body = text(client.get(f"/association/propositions/{case.proposal.public_id}"))
+    assert "Le délai de réponse est dépassé" in body and "Accepter la proposition" not in body
+    r = client.post(f"/association/propositions/{case.proposal.public_id}/accepter", follow_redirects=True)
+    assert "Le délai de réponse est dépassé" in text(r)
+    db.expire_all()
+    assert case.proposal.status == "pending"
+
+
+def test_landlord_board_shows_no_profile_before_the_household_accepts(client, login_as, case):
+    login_as(case.lu)
+    body = text(client.get("/bailleur/propositions"))
+    assert case.proposal.public_id in body and case.rival.public_id in body
+    assert "Le ménage n'a pas encore répondu" in body
+    assert "Solidarité Test" not in body and "Retenir ce ménage" not in body
+
+
+def test_landlord_never_sees_what_identifies_or_locates_her(client, login_as, case, db):
+    case.proposal.status = "household_accepted"
+    from models import Decision
+
+    db.add(Decision(proposal_id=case.proposal.id, step="household", outcome="accept",
+                    decided_by_id=case.au.id))
+    login_as(case.lu)
+    for path in ("/bailleur/propositions", f"/bailleur/propositions/{case.proposal.public_id}"):
+        body = text(client.get(path))
+        assert "1\u00a0000–1\u00a0499\u00a0€/mois" in body and "Solidarité Test" in body
+        assert "03 20 99 99 99" in body and "Retenir ce ménage" in body
+        for secret in ("DOSSIER-SECRET-7", case.household.public_id, "rue Nationale", "59512",
+                       "1380", "1 380", "14/05/2026", "2026-05-14", case.au.email):
+            assert secret not in body, (path, secret)
+
+
+def test_commission_then_lease_through_the_pages(client, login_as, auth, case, db):
+    login_as(case.au)
+    client.post(f"/association/propositions/{case.proposal.public_id}/accepter")
+    auth.logout()
+    login_as(case.lu)
+    pid = case.proposal.public_id
+    # A refusal needs a reason; the error shows on the detail page.
+    r = client.post(f"/bailleur/propositions/{pid}/refuser", data={f"{pid}-refuse-reason": ""})
+    assert r.status_code == 422 and "Indiquez le motif du refus." in text(r)
+    r = client.post(f"/bailleur/propositions/{pid}/retenir", data={f"{pid}-accept-rank": "2"})
+    assert r.status_code == 303
+    body = text(client.get(r.headers["Location"]))
+    assert "le ménage est retenu" in body and "Le bail est signé" in body
+    assert "rang donné par la commission : 2" in body
+    # The history names organisations and roles, not the referent's e-mail.
+    assert "Solidarité Test (association)" in body and case.au.email not in body
+    db.expire_all()
+    assert case.rival.status == "cancelled"
+    r = client.post(f"/bailleur/propositions/{pid}/retenir", data={f"{pid}-accept-rank": "1"},
+                    follow_redirects=True)
+    assert "déjà changé d&#39;état" in text(r)
+    r = client.post(f"/bailleur/propositions/{pid}/bail")
+    assert r.status_code == 303
+    db.expire_all()
+    assert case.proposal.status == "leased"
+    assert (case.unit.status, case.household.status) == ("allocated", "housed")
+
+
+def test_landlord_cannot_decide_before_the_household(client, login_as, case, db):
+    login_as(case.lu)
+    pid = case.proposal.public_id
+    r = client.post(f"/bailleur/propositions/{pid}/retenir", data={f"{pid}-accept-rank": "1"},
+                    follow_redirects=True)
+    assert "Le ménage n'a pas encore répondu" in text(r)
+    db.expire_all()
+    assert case.proposal.status == "pending"
+
+
+@pytest.mark.parametrize(("role", "path"), [
+    ("association", "/association/propositions/{id}"),
+    ("landlord", "/bailleur/propositions/{id}"),
+])
+def test_other_organisations_get_404(client, login_as, case, role, path):
+    login_as(role)
+    assert client.get(path.format(id=case.proposal.public_id)).status_code == 404
+
+
+def test_notifications_page_lists_and_marks_read(client, login_as, auth, case, db):
+    login_as(case.au)
+    client.post(f"/association/propositions/{case.proposal.public_id}/accepter")
+    auth.logout()
+    login_as(case.lu)
+    body = text(client.get("/bailleur/notifications"))
+    assert "1 notification non lue" in body and case.proposal.public_id in body
+    assert f'href="/bailleur/propositions/{case.proposal.public_id}"' in body
+    assert client.post("/bailleur/notifications/lues").status_code == 303
+    after = text(client.get("/bailleur/notifications"))
+    assert case.proposal.public_id in after and "Tout marquer comme lu" not in after
+    db.expire_all()
+    assert db.scalar(sa.select(Notification.read_at).where(
+        Notification.organisation_id == case.landlord.id)) is not None

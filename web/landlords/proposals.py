@@ -1,0 +1,198 @@
+"""The landlord's proposals: candidates per unit, the commission's decision, the lease.
+
+A candidate's profile (size, income band, rent burden, needs, the association's contact)
+appears once the household has accepted; before that the landlord sees only that a
+proposal waits for her answer. Nothing on these pages identifies her or says where she
+must not live: the profile is `services.profiles.LandlordProfile`, an allow-list.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired
+
+from matching import geo
+from models import Proposal
+from services import notifications, profiles
+from services import proposals as svc
+from services.errors import Conflict, ValidationError
+from web.db import get_session
+from web.landlords import bp
+
+
+class CommissionAcceptForm(FlaskForm):
+    rank = SelectField(_l("Rang donné par la commission"), choices=[SelectChoice(str(n), str(n)) for n in (1, 2, 3)],
+                       coerce=int, default=1)
+
+
+class RefusalForm(FlaskForm):
+    reason = SelectField(
+        _l("Motif"),
+        choices=[SelectChoice("", _l("— Choisir un motif —")),
+                 *(SelectChoice(code, label) for code, label in svc.COMMISSION_REFUSAL_LABELS.items())],
+        validators=[InputRequired(message=_l("Indiquez le motif du refus."))],
+    )
+
+
+class LeaseForm(FlaskForm):
+    """The lease is signed: only the CSRF token."""
+
+
+class ReadForm(FlaskForm):
+    """Mark every notification read: only the CSRF token."""
+
+
+# Each form of each candidate has its own prefix, so that ids stay unique on a page that
+# shows several candidates.
+FORMS = {"accept": CommissionAcceptForm, "refuse": RefusalForm, "lease": LeaseForm,
+         "lease_failed": RefusalForm}
+
+
+def _form(kind: str, public_id: str, *, submitted: bool = False) -> FlaskForm:
+    prefix = f"{public_id}-{kind}"
+    if submitted:
+        return FORMS[kind](prefix=prefix)
+    return FORMS[kind](formdata=None, prefix=prefix)
+
+
+def _forms(public_id: str, failed: FlaskForm | None = None, kind: str | None = None) -> SimpleNamespace:
+    forms = {k: _form(k, public_id) for k in FORMS}
+    if failed is not None and kind is not None:
+        forms[kind] = failed
+    return SimpleNamespace(**forms)
+
+
+def _card(proposal: Proposal) -> dict[str, Any]:
+    """What the page shows of one candidate."""
+    db = get_session()
+    accepted = svc.household_has_accepted(db, proposal)
+    return {"proposal": proposal, "forms": _forms(proposal.public_id),
+            "profile": profiles.landlord_profile(proposal) if accepted else None,
+            "decisions": svc.decisions_of(db, proposal)}
+
+
+def _commune_name(code: str) -> str:
+    place = geo.commune(code)
+    return place.name if place else code
+
+
+def _base_url() -> str:
+    return str(current_app.config.get("PUBLIC_URL") or request.url_root)
+
+
+@bp.route("/propositions")
+def proposals():  # type: ignore[no-untyped-def]
+    """The landlord's units with their candidates, those awaiting a decision first."""
+    db = get_session()
+    units, candidates = svc.landlord_board(db, current_user,
+                                           page=request.args.get("page", 1, type=int),
+                                           per_page=current_app.config["PAGE_SIZE"])
+    board = [(unit, _commune_name(unit.commune), [_card(p) for p in candidates[unit.id]])
+             for unit in units.items]
+    return render_template("landlords/proposals/board.html", page=units, board=board,
+                           labels=svc.STATUS_LABELS, reason_label=svc.reason_label)
+
+
+def _detail(public_id: str, failed: FlaskForm | None = None, kind: str | None = None,
+            status: int = 200):  # type: ignore[no-untyped-def]
+    db = get_session()
+    proposal = svc.get_for(db, current_user, public_id)
+    card = _card(proposal)
+    card["forms"] = _forms(public_id, failed, kind)
+    return render_template(
+        "landlords/proposals/detail.html", card=card, proposal=proposal,
+        unit=proposal.unit, commune_name=_commune_name(proposal.unit.commune),
+        entries=svc.timeline(db, proposal, current_user),
+        labels=svc.STATUS_LABELS, reason_label=svc.reason_label,
+    ), status
+
+
+@bp.route("/propositions/<public_id>")
+def proposal(public_id: str):  # type: ignore[no-untyped-def]
+    """One candidate: the anonymised profile, the decision forms, the history."""
+    return _detail(public_id)
+
+
+def _decide(public_id: str, kind: str, message: Any, **decision: Any) -> Any:
+    """Validate the submitted form, call the service, and say what happened."""
+    form = _form(kind, public_id, submitted=True)
+    if not form.validate_on_submit():
+        return _detail(public_id, form, kind, status=422)
+    if kind == "accept":
+        decision["rank"] = form.rank.data  # type: ignore[attr-defined]
+    if kind in ("refuse", "lease_failed"):
+        decision["reason"] = form.reason.data  # type: ignore[attr-defined]
+    db = get_session()
+    try:
+        svc.decide(db, current_user, public_id, base_url=_base_url(), **decision)
+    except Conflict as exc:
+        db.rollback()
+        flash(str(exc.message), "error")
+        return redirect(url_for(".proposal", public_id=public_id), 303)
+    except ValidationError as exc:
+        db.rollback()
+        field = getattr(form, exc.field or "", None)
+        if field is None:
+            flash(str(exc.message), "error")
+            return redirect(url_for(".proposal", public_id=public_id), 303)
+        field.errors = [str(exc.message)]
+        return _detail(public_id, form, kind, status=422)
+    db.commit()
+    flash(message, "success")
+    return redirect(url_for(".proposal", public_id=public_id), 303)
+
+
+@bp.route("/propositions/<public_id>/retenir", methods=["POST"])
+def commission_accept(public_id: str):  # type: ignore[no-untyped-def]
+    """The commission chooses this candidate: the unit is promised to her."""
+    return _decide(public_id, "accept", _("Décision enregistrée : le ménage est retenu. Les autres "
+                                          "candidatures sur ce logement sont annulées."),
+                   decision="accept", step="commission")
+
+
+@bp.route("/propositions/<public_id>/refuser", methods=["POST"])
+def commission_refuse(public_id: str):  # type: ignore[no-untyped-def]
+    """The commission refuses this candidate, with a coded reason."""
+    return _decide(public_id, "refuse", _("Décision enregistrée : la candidature est refusée."),
+                   decision="decline", step="commission")
+
+
+@bp.route("/propositions/<public_id>/bail", methods=["POST"])
+def lease(public_id: str):  # type: ignore[no-untyped-def]
+    """The lease is signed: the unit is allocated and the household housed."""
+    return _decide(public_id, "lease", _("Bail enregistré : le logement est attribué."),
+                   decision="accept", step="lease")
+
+
+@bp.route("/propositions/<public_id>/bail-annule", methods=["POST"])
+def lease_failed(public_id: str):  # type: ignore[no-untyped-def]
+    """The lease will not be signed, with a coded reason."""
+    return _decide(public_id, "lease_failed", _("Enregistré : le bail ne sera pas signé."),
+                   decision="decline", step="lease")
+
+
+@bp.route("/notifications")
+def notifications_page():  # type: ignore[no-untyped-def]
+    """The landlord's notifications, newest first."""
+    db = get_session()
+    return render_template("landlords/proposals/notifications.html",
+                           items=notifications.for_user(db, current_user),
+                           unread=notifications.unread_count(db, current_user), form=ReadForm())
+
+
+@bp.route("/notifications/lues", methods=["POST"])
+def notifications_read():  # type: ignore[no-untyped-def]
+    """Mark the notifications read."""
+    if ReadForm().validate_on_submit():
+        notifications.mark_all_read(get_session(), current_user)
+        get_session().commit()
+    return redirect(url_for(".notifications_page"), 303)
