@@ -160,7 +160,7 @@ class HouseholdItem(MethodView):
     @blp.doc(**_body_doc(HouseholdFieldsSchema))
     @blp.response(200, HouseholdSchema)
     def patch(self, public_id: str) -> Household:
-        """Change some fields of a household"""
+        """Change some fields of a household (a list or object given replaces the old one whole)"""
         household = _own(public_id)
         svc.update_household(get_session(), household, _json_body(), actor=api_user())
         get_session().commit()
