@@ -28,6 +28,7 @@ from flask_babel import lazy_gettext as _l
 from services.errors import ValidationError
 
 MAX_ROWS = 5000
+MAX_XLSX_UNPACKED = 100 * 1024 * 1024
 
 TRUE_WORDS = frozenset({"oui", "o", "yes", "y", "1", "vrai", "true", "x"})
 FALSE_WORDS = frozenset({"non", "n", "no", "0", "faux", "false"})
@@ -207,6 +208,14 @@ def _csv_cells(data: bytes) -> list[list[str]]:
 def _xlsx_cells(data: bytes) -> list[list[Any]]:
     from openpyxl import load_workbook
 
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise ValidationError(_l("Ce fichier XLSX est illisible."), field="file") from exc
+    if unpacked > MAX_XLSX_UNPACKED:
+        # A small file that unpacks to gigabytes would exhaust the server's memory.
+        raise ValidationError(_l("Ce fichier XLSX est trop volumineux une fois décompressé."), field="file")
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:

@@ -203,3 +203,12 @@ def test_templates_download_and_import_back(client, db, landlord):
     assert upload(client, r.data, "modele-logements.xlsx").status_code == 200
     assert len(own_units(db, landlord)) == 2
     assert client.get("/bailleur/logements/modele.pdf").status_code == 404
+
+
+def test_import_over_the_size_limit_is_refused(client, db, landlord):
+    # Built by hand: werkzeug's test client would spool a large body to a file it never closes.
+    body = (b'--B\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
+            b"Content-Type: text/csv\r\n\r\n" + b"x" * (11 * 1024 * 1024) + b"\r\n--B--\r\n")
+    r = client.post("/bailleur/logements/importer", data=body, content_type="multipart/form-data; boundary=B")
+    assert r.status_code == 413
+    assert own_units(db, landlord) == []
