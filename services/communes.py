@@ -8,7 +8,7 @@ INSEE code (or the department, as in "Saint-Denis (93)").
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from flask_babel import lazy_gettext as _l
 
@@ -36,16 +36,29 @@ def _candidate(c: Commune) -> str:
     return f"{c.code} ({c.name}, {dept})"
 
 
+@cache
+def _by_exact_name() -> dict[str, tuple[Commune, ...]]:
+    """Folded name (and name without its article) -> communes, most populated first."""
+    index: dict[str, list[Commune]] = {}
+    # Exact names only (ignoring case, accents, hyphens, "Saint"/"St" and a leading article),
+    # folded exactly as the search folds them: a prefix or a partial match could put the
+    # unit somewhere else.
+    for name, bare, item in geo._search_index():
+        for key in {name, bare}:
+            index.setdefault(key, []).append(item)
+    return {key: tuple(items) for key, items in index.items()}
+
+
 @lru_cache(maxsize=4096)
-def _search(name: str, department: str | None) -> tuple[list[Commune], list[Commune]]:
-    """(candidates, exact matches) for a name; cached because an import repeats names."""
-    candidates = geo.search_communes(name, limit=50, department=department)
-    # Exact names only (ignoring case, accents, hyphens, "Saint"/"St" and a leading article):
-    # a prefix or a partial match could put the unit somewhere else.
-    query = geo._normalize(name)  # the same folding as the search itself
-    exact = [c for c in candidates
-             if query in (geo._normalize(c.name), geo._without_article(geo._normalize(c.name)))]
-    return candidates, exact
+def _exact(name: str, department: str | None) -> tuple[Commune, ...]:
+    found = _by_exact_name().get(geo._normalize(name), ())
+    return tuple(c for c in found if department is None or c.department == department)
+
+
+@lru_cache(maxsize=1024)
+def _suggestions(name: str, department: str | None) -> tuple[Commune, ...]:
+    """Communes whose name starts with or contains the text (only when none has it exactly)."""
+    return tuple(geo.search_communes(name, limit=_MAX_CANDIDATES, department=department))
 
 
 def resolve(text: object, *, field: str = "commune") -> Commune:
@@ -71,7 +84,7 @@ def resolve(text: object, *, field: str = "commune") -> Commune:
             raise ValidationError(
                 _l("Département inconnu : %(dept)s.", dept=department), field=field
             )
-    candidates, exact = _search(value, department)
+    exact = _exact(value, department)
     if len(exact) == 1:
         return exact[0]
     if len(exact) > 1:
@@ -84,8 +97,9 @@ def resolve(text: object, *, field: str = "commune") -> Commune:
                name=value, candidates=shown),
             field=field,
         )
+    candidates = _suggestions(value, department)
     if candidates:
-        shown = " ; ".join(_candidate(c) for c in candidates[:_MAX_CANDIDATES])
+        shown = " ; ".join(_candidate(c) for c in candidates)
         raise ValidationError(
             _l("Aucune commune ne s'appelle exactement « %(name)s ». Vouliez-vous dire : %(candidates)s ?",
                name=value, candidates=shown),
