@@ -211,4 +211,13 @@ def test_import_over_the_size_limit_is_refused(client, db, landlord):
             b"Content-Type: text/csv\r\n\r\n" + b"x" * (11 * 1024 * 1024) + b"\r\n--B--\r\n")
     r = client.post("/bailleur/logements/importer", data=body, content_type="multipart/form-data; boundary=B")
     assert r.status_code == 413
+    assert '<small id="file-error" class="field-error">Le fichier dépasse 10 Mo : découpez-le en plusieurs ' \
+           'fichiers.</small>' in text(r)
     assert own_units(db, landlord) == []
+
+
+@pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
+def test_size_limit_is_answered_before_the_csrf_check_reads_the_body(client):
+    body = b"--B\r\n" + b"x" * (11 * 1024 * 1024) + b"\r\n--B--\r\n"
+    r = client.post("/bailleur/logements/importer", data=body, content_type="multipart/form-data; boundary=B")
+    assert r.status_code == 413 and "Le fichier dépasse 10 Mo" in text(r)

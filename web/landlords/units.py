@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.fields.choices import SelectChoice
 
 from models import Organisation, User
@@ -184,6 +185,21 @@ def unit_import():  # type: ignore[no-untyped-def]
     status = 422 if report or form.file.errors else 200
     return render_template("landlords/import.html", **_context(
         form=form, report=report, notes=units.TEMPLATE_NOTES)), status
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(exc: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
+    """A file over MAX_CONTENT_LENGTH: say so in French, on the import page for a landlord."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+    message = _("Le fichier dépasse %(mb)d Mo : découpez-le en plusieurs fichiers.", mb=limit)
+    if (request.endpoint == "landlords.unit_import" and current_user.is_authenticated
+            and current_user.role == "landlord"):
+        form = ImportForm(formdata=None)
+        form.file.errors = [message]
+        return render_template("landlords/import.html", **_context(
+            form=form, report=[], notes=units.TEMPLATE_NOTES)), 413
+    return render_template("error.html", code=413, status=_("Requête trop volumineuse"),
+                           errors={"file": [message]}), 413
 
 
 @bp.route("/logements/modele.<any(csv, xlsx):kind>")
