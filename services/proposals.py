@@ -507,36 +507,48 @@ def _lease(session: so.Session, user: User, proposal: Proposal, decision: str,
     return proposal
 
 
+def overdue(session: so.Session, *, today: dt.date | None = None) -> list[int]:
+    """Ids of the pending proposals whose reply deadline has passed."""
+    today = today or paris_today()
+    return list(session.scalars(
+        sa.select(Proposal.id).where(Proposal.status == "pending", Proposal.deadline < today)
+        .order_by(Proposal.id)
+    ))
+
+
+def expire(session: so.Session, proposal_id: int, *, base_url: str = "") -> bool:
+    """Expire one overdue proposal (silence is a refusal); False if it was answered meanwhile."""
+    proposal = session.get(Proposal, proposal_id)
+    if proposal is None:
+        return False
+    _lock(session, proposal)
+    try:
+        _transition(session, proposal, ("pending",), "expired")
+    except Conflict:
+        return False
+    audit.record(session, "proposal.expire", object_type="proposal", object_id=proposal.public_id)
+    notifications.tell(session, proposal.household.association,
+                       _l("Sans réponse dans le délai, la proposition %(id)s a expiré.",
+                          id=proposal.public_id),
+                       ASSOCIATION_LINK.format(id=proposal.public_id), email="proposal_update",
+                       base_url=base_url)
+    notifications.tell(session, proposal.unit.landlord,
+                       _l("Sans réponse du ménage, la proposition %(id)s a expiré.",
+                          id=proposal.public_id),
+                       LANDLORD_LINK.format(id=proposal.public_id))
+    _free_if_idle(session, proposal.unit, proposal.household)
+    return True
+
+
 def expire_overdue(session: so.Session, *, today: dt.date | None = None,
                    base_url: str = "") -> list[str]:
-    """Expire the pending proposals whose deadline has passed: silence is a refusal.
+    """Expire every overdue pending proposal in this transaction; their public ids.
 
-    Returns the public ids of the proposals expired now.
+    The command commits after each proposal instead (`overdue` then `expire`), so that it
+    never holds many units' locks at once while people decide.
     """
-    today = today or paris_today()
-    expired: list[str] = []
-    overdue = session.scalars(
-        sa.select(Proposal).where(Proposal.status == "pending", Proposal.deadline < today)
-        .order_by(Proposal.id)
-    ).all()
-    for proposal in overdue:
-        _lock(session, proposal)
-        try:
-            _transition(session, proposal, ("pending",), "expired")
-        except Conflict:
-            continue  # answered meanwhile
-        audit.record(session, "proposal.expire", object_type="proposal",
-                     object_id=proposal.public_id)
-        notifications.tell(session, proposal.household.association,
-                           _l("Sans réponse dans le délai, la proposition %(id)s a expiré.",
-                              id=proposal.public_id),
-                           ASSOCIATION_LINK.format(id=proposal.public_id), email="proposal_update",
-                           base_url=base_url)
-        notifications.tell(session, proposal.unit.landlord,
-                           _l("Sans réponse du ménage, la proposition %(id)s a expiré.",
-                              id=proposal.public_id),
-                           LANDLORD_LINK.format(id=proposal.public_id))
-        _free_if_idle(session, proposal.unit, proposal.household)
-        expired.append(proposal.public_id)
+    expired = []
+    for proposal_id in overdue(session, today=today):
+        if expire(session, proposal_id, base_url=base_url):
+            expired.append(session.get(Proposal, proposal_id).public_id)  # type: ignore[union-attr]
     return expired
-

@@ -25,10 +25,13 @@ def expire_proposals(today: dt.datetime | None) -> None:
     from services import proposals
 
     db = get_session()
-    expired = proposals.expire_overdue(db, today=today.date() if today else None,
-                                       base_url=current_app.config.get("PUBLIC_URL") or "")
-    db.commit()
-    click.echo(f"{len(expired)} proposal(s) expired.")
+    base_url = current_app.config.get("PUBLIC_URL") or ""
+    count = 0
+    # One transaction per proposal: never many units locked at once while people decide.
+    for proposal_id in proposals.overdue(db, today=today.date() if today else None):
+        count += proposals.expire(db, proposal_id, base_url=base_url)
+        db.commit()
+    click.echo(f"{count} proposal(s) expired.")
 
 
 @click.command("send-outbox")
