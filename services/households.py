@@ -539,6 +539,10 @@ def update_household(session: so.Session, household: Household, data: Any, *, ac
         setattr(household, name, value)
     session.flush()
     _audit(session, "household.update", household, actor)
+    # A new exclusion zone (or any change of her needs) must reach the proposals still open.
+    from services.safety import recheck_open_proposals
+
+    recheck_open_proposals(session, household=household, actor=actor)
     return household
 
 

@@ -1,0 +1,74 @@
+"""Keeping open proposals safe when the facts behind them change.
+
+A proposal was safe when the solver made it. If the referent then adds an exclusion
+zone, or the landlord moves a unit, a proposal still waiting for a decision may now
+place her where she must never live. Each such change re-checks the open proposals of
+that household or unit with the independent checker's own rules, and cancels any that
+now breaks a hard rule (time passing — the `dates` rule — cancels nothing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from matching import instance_from_dict
+from matching.validation import pair_failures
+from models import Household, Proposal, Unit, User
+from services import runs
+from services.proposals import OPEN_STATUSES, _cancel
+
+# Proposals still waiting for someone's decision (before release too).
+RECHECKED_STATUSES = ("review",) + tuple(OPEN_STATUSES)
+IGNORED_RULES = {"dates", "forbidden"}
+
+
+def _unit_dict(unit: Unit) -> dict[str, Any]:
+    row = SimpleNamespace(**{c: getattr(unit, c) for c in (
+        "public_id", "commune", "rooms", "floor", "elevator", "wheelchair_accessible", "rent",
+        "charges", "in_qpv", "available_from", "location_uncertainty_km", "lat", "lon",
+        "surface_m2", "financing")}, code=unit.landlord.code)
+    return runs._unit_dict(row)
+
+
+def _household_dict(household: Household) -> dict[str, Any]:
+    row = SimpleNamespace(**{c: getattr(household, c) for c in (
+        "public_id", "adults", "children", "monthly_income", "housing_allowance",
+        "needs_wheelchair_access", "needs_no_stairs", "urgency", "priority_categories",
+        "requested_on", "ready_from", "search_area", "reference_income")}, zones=None, points=None)
+    d = runs._household_dict(row, household.association.code)
+    d["exclusion_zones"] = list(household.exclusion_zones or [])
+    d["preferred_points"] = list(household.preferred_points or [])
+    return d
+
+
+def broken_rules(proposal: Proposal, as_of: dt.date | None = None) -> list[str]:
+    """The hard rules this proposal breaks today, with the policy of the run that made it."""
+    instance = instance_from_dict({
+        "format": "passerelle.instance/1",
+        "as_of": (as_of or dt.date.today()).isoformat(),
+        "policy": proposal.run.policy or {},
+        "units": [_unit_dict(proposal.unit)],
+        "households": [_household_dict(proposal.household)],
+    })
+    failures = pair_failures(instance, instance.units[0], instance.households[0])
+    return [rule for rule in failures if rule not in IGNORED_RULES]
+
+
+def recheck_open_proposals(session: so.Session, *, household: Household | None = None,
+                           unit: Unit | None = None, actor: User | None,
+                           base_url: str = "") -> list[Proposal]:
+    """Cancel the open proposals of this household or unit that now break a hard rule."""
+    stmt = sa.select(Proposal).where(Proposal.status.in_(RECHECKED_STATUSES))
+    if household is not None:
+        stmt = stmt.where(Proposal.household_id == household.id)
+    if unit is not None:
+        stmt = stmt.where(Proposal.unit_id == unit.id)
+    unsafe = [p for p in session.scalars(stmt.order_by(Proposal.id)) if broken_rules(p)]
+    if unsafe:
+        _cancel(session, unsafe, actor, base_url=base_url)
+    return unsafe
