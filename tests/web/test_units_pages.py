@@ -77,15 +77,17 @@ def test_form_errors_are_shown_next_to_their_fields(client, db, landlord):
 
 
 def test_edit_publish_withdraw(client, db, landlord):
-    unit = units.create_unit(db, landlord.organisation, {**FORM, "lat": "50,63", "lon": "3,05"})
+    unit = units.create_unit(db, landlord.organisation, {**FORM, "lat": "50,6312345", "lon": "3,0512345"})
     db.commit()
     page = text(client.get(f"/bailleur/logements/{unit.public_id}/modifier"))
-    assert 'value="412,50"' in page and 'value="50,63"' in page and 'value="2026-12-01"' in page
-    r = client.post(f"/bailleur/logements/{unit.public_id}/modifier", data=dict(FORM, rent="450", lat="50,63",
-                                                                                lon="3,05"))
+    assert 'value="412,50"' in page and 'value="50,6312345"' in page and 'value="2026-12-01"' in page
+    assert 'value="64,5"' in page and 'value="3,0512345"' in page
+    r = client.post(f"/bailleur/logements/{unit.public_id}/modifier", data=dict(FORM, rent="450", lat="50,6312345",
+                                                                                lon="3,0512345"))
     assert r.status_code == 302
     db.expire_all()
     assert db.get(Unit, unit.id).rent == Decimal("450.00")
+    assert (db.get(Unit, unit.id).lat, db.get(Unit, unit.id).lon) == (50.6312345, 3.0512345)
     assert client.post(f"/bailleur/logements/{unit.public_id}/publier").status_code == 302
     db.expire_all()
     assert db.get(Unit, unit.id).status == "published"
@@ -221,3 +223,18 @@ def test_size_limit_is_answered_before_the_csrf_check_reads_the_body(client):
     body = b"--B\r\n" + b"x" * (11 * 1024 * 1024) + b"\r\n--B--\r\n"
     r = client.post("/bailleur/logements/importer", data=body, content_type="multipart/form-data; boundary=B")
     assert r.status_code == 413 and "Le fichier dépasse 10 Mo" in text(r)
+
+
+def test_a_unit_at_its_communes_point_is_edited_with_empty_coordinates(client, db, landlord):
+    unit = units.create_unit(db, landlord.organisation, FORM)
+    db.commit()
+    page = text(client.get(f"/bailleur/logements/{unit.public_id}/modifier"))
+    assert re.search(r'id="lat" inputmode="decimal" name="lat" type="text" value=""', page)
+    assert 'name="location_uncertainty_km" type="text" value=""' in page
+    # Moved to Roubaix: the point and the uncertainty follow the commune.
+    assert client.post(f"/bailleur/logements/{unit.public_id}/modifier",
+                       data=dict(FORM, commune="59512")).status_code == 302
+    db.expire_all()
+    roubaix = geo.commune("59512")
+    assert (db.get(Unit, unit.id).lat, db.get(Unit, unit.id).location_uncertainty_km) == (roubaix.lat,
+                                                                                        roubaix.radius_km)

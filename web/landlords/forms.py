@@ -36,7 +36,8 @@ def _french_number(value: object) -> str:
     if isinstance(value, Decimal):
         text = f"{value:.2f}"
     elif isinstance(value, float):
-        text = f"{value:g}" if abs(value) < 1e6 else str(value)
+        # Every digit given back: a form saved unchanged must not move the unit.
+        text = repr(value).removesuffix(".0")
     else:
         text = str(value)
     return text.replace(".", ",")
