@@ -110,7 +110,10 @@ def reason_label(step: str, code: str | None) -> Any:
 
 
 def _released() -> sa.ColumnElement[bool]:
-    return Proposal.status.not_in(UNRELEASED_STATUSES)
+    # A proposal the release cancelled (its unit or household was taken meanwhile) was never
+    # sent: it has no deadline, and neither side ever hears of it.
+    return sa.and_(Proposal.status.not_in(UNRELEASED_STATUSES),
+                   sa.or_(Proposal.status != "cancelled", Proposal.deadline.is_not(None)))
 
 
 def _reach(user: User) -> sa.ColumnElement[bool]:

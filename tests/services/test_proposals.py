@@ -188,6 +188,16 @@ def test_unreleased_proposals_are_invisible(db, world):
     assert [p.public_id for p in svc.list_for(db, world.lu).items] == [world.proposal.public_id]
 
 
+def test_proposals_cancelled_by_the_release_itself_were_never_sent(db, world):
+    never_sent = factories.create_proposal(db, unit=world.unit, run=factories.create_run(db), rank=1,
+                                           status="cancelled", deadline=None)
+    referent = factories.create_user(db, "association", organisation=never_sent.household.association)
+    for user in (world.lu, referent):
+        with pytest.raises(NotFound):
+            svc.get_for(db, user, never_sent.public_id)
+        assert never_sent.public_id not in [p.public_id for p in svc.list_for(db, user).items]
+
+
 # --- The commission and the lease ---------------------------------------------------------
 
 
