@@ -1,0 +1,152 @@
+"""Who may call which route: ONE table for the whole platform.
+
+Every endpoint of the app has a line here. `tests/security/test_access_table.py` walks
+`app.url_map`, fails on any endpoint missing from this table (naming it), then calls every
+route as every role and checks that the answer matches the table:
+
+- an allowed role is let through (no 401, 403 or 404 on pages that need no record);
+- any other logged-in role gets 404 (another audience's pages do not exist for her);
+- an anonymous visitor is sent to the login page (pages) or gets 401 (API).
+
+Adding a route means adding one line here. The guards that enforce it stay where they are
+(`guard(bp, role)` on each audience's blueprint, `@requires(...)` on each API method): the
+test checks that the guards and this table agree.
+
+A rule is a set of roles, `OPEN` (anyone, logged in or not), or, for an API endpoint whose
+methods differ, a dict {METHOD: set of roles}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Union
+
+ANONYMOUS = "anonymous"
+ROLES = ("landlord", "association", "coordinator", "committee", "admin")
+
+OPEN = frozenset({ANONYMOUS, *ROLES})  # anyone, logged in or not
+ANY_ROLE = frozenset(ROLES)  # any logged-in user
+LANDLORD = frozenset({"landlord"})
+ASSOCIATION = frozenset({"association"})
+COORDINATOR = frozenset({"coordinator"})
+COMMITTEE = frozenset({"committee"})
+ADMIN = frozenset({"admin"})
+
+Rule = Union[frozenset[str], Mapping[str, frozenset[str]]]  # noqa: UP007 - a type alias at runtime
+
+ACCESS: dict[str, Rule] = {
+    # Open to everyone.
+    "static": OPEN,
+    "main.index": OPEN,
+    "main.about": OPEN,
+    "main.home": OPEN,
+    "health.healthz": OPEN,
+    "health.readyz": OPEN,
+    "auth.login": OPEN,
+    "auth.login_code": OPEN,
+    "api-docs.openapi_json": OPEN,
+    "api_docs.docs": OPEN,
+    # Any logged-in user: her own account.
+    "auth.logout": ANY_ROLE,
+    "auth.password": ANY_ROLE,
+    "auth.totp_setup": ANY_ROLE,
+    # Landlords' pages.
+    "landlords.index": LANDLORD,
+    "landlords.unit_list": LANDLORD,
+    "landlords.unit_new": LANDLORD,
+    "landlords.unit_import": LANDLORD,
+    "landlords.unit_template": LANDLORD,
+    "landlords.unit_detail": LANDLORD,
+    "landlords.unit_edit": LANDLORD,
+    "landlords.unit_publish": LANDLORD,
+    "landlords.unit_withdraw": LANDLORD,
+    "landlords.proposals": LANDLORD,
+    "landlords.proposal": LANDLORD,
+    "landlords.commission_accept": LANDLORD,
+    "landlords.commission_refuse": LANDLORD,
+    "landlords.lease": LANDLORD,
+    "landlords.lease_failed": LANDLORD,
+    "landlords.notifications_page": LANDLORD,
+    "landlords.notifications_read": LANDLORD,
+    # Associations' pages.
+    "associations.index": ASSOCIATION,
+    "associations.new_household": ASSOCIATION,
+    "associations.household": ASSOCIATION,
+    "associations.edit_household": ASSOCIATION,
+    "associations.activate_household": ASSOCIATION,
+    "associations.withdraw_household": ASSOCIATION,
+    "associations.erase_household": ASSOCIATION,
+    "associations.export_household": ASSOCIATION,
+    "associations.proposals": ASSOCIATION,
+    "associations.proposal": ASSOCIATION,
+    "associations.accept": ASSOCIATION,
+    "associations.decline": ASSOCIATION,
+    "associations.notifications_page": ASSOCIATION,
+    "associations.notifications_read": ASSOCIATION,
+    # Coordination's pages.
+    "coordinators.index": COORDINATOR,
+    "coordinators.start_run": COORDINATOR,
+    "coordinators.run": COORDINATOR,
+    "coordinators.run_progress": COORDINATOR,
+    "coordinators.drop_proposal": COORDINATOR,
+    "coordinators.release_run": COORDINATOR,
+    "coordinators.restart_run": COORDINATOR,
+    # The monitoring committee's pages.
+    "committee.index": COMMITTEE,
+    "committee.needs": COMMITTEE,
+    "committee.simulation": COMMITTEE,
+    "committee.chart": COMMITTEE,
+    "committee.report": COMMITTEE,
+    "committee.add_note": COMMITTEE,
+    "committee.add_action": COMMITTEE,
+    "committee.action_status": COMMITTEE,
+    # Administration.
+    "admin.index": ADMIN,
+    "admin.audit_log": ADMIN,
+    "admin.users": ADMIN,
+    "admin.user_detail": ADMIN,
+    "admin.user_set_active": ADMIN,
+    "admin.user_set_role": ADMIN,
+    "admin.user_reset_totp": ADMIN,
+    "admin.user_unlock": ADMIN,
+    # JSON API.
+    "me.Me": ANY_ROLE,
+    "units.Units": {"GET": LANDLORD | COORDINATOR, "POST": LANDLORD},
+    "units.UnitById": {"GET": LANDLORD | COORDINATOR, "PATCH": LANDLORD},
+    "units.import_units": LANDLORD,
+    "units.publish": LANDLORD,
+    "units.withdraw": LANDLORD,
+    "households.Households": {"GET": ASSOCIATION | COORDINATOR, "POST": ASSOCIATION},
+    "households.HouseholdItem": ASSOCIATION,
+    "households.Activation": ASSOCIATION,
+    "households.Withdrawal": ASSOCIATION,
+    "match_runs.MatchRuns": COORDINATOR,
+    "match_runs.MatchRunItem": COORDINATOR,
+    "match_runs.MatchRunProposals": COORDINATOR,
+    "match_runs.DropProposal": COORDINATOR,
+    "match_runs.ReleaseRun": COORDINATOR,
+    "match_runs.RestartRun": COORDINATOR,
+    "proposals.Proposals": LANDLORD | ASSOCIATION,
+    "proposals.ProposalById": LANDLORD | ASSOCIATION,
+    "proposals.decision": LANDLORD | ASSOCIATION,
+    "proposals.lease": LANDLORD,
+    "stats.Stats": COMMITTEE | COORDINATOR,
+}
+
+
+def roles_for(endpoint: str, method: str) -> frozenset[str]:
+    """The roles (and `anonymous`) the table lets call this endpoint with this method."""
+    rule = ACCESS[endpoint]
+    if isinstance(rule, Mapping):
+        return rule.get(method.upper(), frozenset())
+    return rule
+
+
+def allowed(endpoint: str, method: str, role: str | None) -> bool:
+    """True when the table lets `role` (None: anonymous) call the endpoint with the method."""
+    return (role or ANONYMOUS) in roles_for(endpoint, method)
+
+
+def missing(endpoints: list[str]) -> list[str]:
+    """The endpoints that have no line in the table, sorted."""
+    return sorted(set(endpoints) - set(ACCESS))
