@@ -411,7 +411,7 @@ class UnmatchedRow:
 
 
 def unmatched_page(session: so.Session, run: MatchRun, page: int = 1, per_page: int = 50) -> Page[UnmatchedRow]:
-    """The run's unmatched households with their reasons, most urgent first on each page."""
+    """The run's unmatched households with their reasons (stored most urgent first)."""
     rows = run.unmatched or []
     page = max(1, page)
     chunk = rows[(page - 1) * per_page: page * per_page]
@@ -423,7 +423,6 @@ def unmatched_page(session: so.Session, run: MatchRun, page: int = 1, per_page: 
         )
     } if ids else {}
     items = [UnmatchedRow(r["household"], households.get(r["household"]), list(r["reasons"])) for r in chunk]
-    items.sort(key=lambda row: -(row.household.urgency if row.household else 0))
     return Page(items=items, page=page, per_page=per_page, total=len(rows))
 
 
@@ -901,7 +900,9 @@ def _store(sessionmaker: Callable[[], so.Session], run_id: int, attempt: int, bu
         _insert_proposals(s, rows)
         run.status, run.phase, run.progress = "succeeded", "done", 1.0
         run.stats = json.loads(json.dumps(stats, default=float))
-        run.unmatched = doc["unmatched"]
+        urgency = {h.id: h.urgency for h in built.instance.households}
+        # Most urgent first: the coordinator reads those before anyone else.
+        run.unmatched = sorted(doc["unmatched"], key=lambda u: (-urgency.get(u["household"], 0), u["household"]))
         run.finished_at = run.heartbeat_at = utcnow()
         _free_departments(s, run_id)
         audit.record(s, "run.succeeded", object_type="match_run", object_id=run.public_id)

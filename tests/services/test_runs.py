@@ -426,3 +426,14 @@ def test_units_and_households_of_a_released_run_are_not_in_the_next_one(app, db,
     assert built.instance.units == () and {h.id for h in built.instance.households} == {
         h.public_id for h in db.scalars(sa.select(Household).where(Household.status == "active"))}
     assert db.scalar(sa.select(Unit.status).where(Unit.id == units[0].id)) == "proposed"
+
+
+def test_unmatched_households_are_listed_most_urgent_first(app, db, coordinator, landlord, association):
+    factories.create_unit(db, landlord=landlord, rooms=1, surface_m2=20.0)  # fits nobody of three
+    by_urgency = {u: factories.create_household(db, association=association, urgency=u) for u in (1, 3, 0, 2)}
+    run = start(db, coordinator)
+    assert execute(app, db, run) == "succeeded"
+    page = runs.unmatched_page(db, db.get(MatchRun, run.id), per_page=3)
+    assert [row.public_id for row in page.items] == [by_urgency[u].public_id for u in (3, 2, 1)]
+    assert page.total == 4 and page.pages == 2
+    assert all(row.reason_labels == ["taille du logement"] for row in page.items)
