@@ -165,3 +165,8 @@ def test_start_watch_review_drop_release(queued_server, page, slow_solver):
     page.get_by_role("link", name="← Tous les rapprochements").click()
     assert "Diffusé" in page.get_by_role("table").first.inner_text()
     check_accessibility(page)
+
+    # The territory's rules, the defaults of the next runs.
+    page.get_by_role("link", name="Règles du calcul de votre territoire").click()
+    assert page.get_by_label("Taux d'effort maximal (%)").input_value() == "30.0"
+    check_accessibility(page)

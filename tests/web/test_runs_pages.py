@@ -170,3 +170,19 @@ def test_other_audiences_do_not_see_runs(client, login_as, db, role):
     assert client.get("/coordination/").status_code == 404
     assert client.get(f"/coordination/rapprochements/{run.public_id}").status_code == 404
     assert client.post(f"/coordination/rapprochements/{run.public_id}/diffuser").status_code == 404
+
+
+def test_the_territory_rules_are_edited_and_apply_to_the_next_runs(client, coordinator, db):
+    html = client.get("/coordination/regles").get_data(as_text=True)
+    assert 'value="30.0"' in html and 'value="3"' in html and 'value="90"' in html
+    r = client.post("/coordination/regles", data={"max_effort_rate": "250", "candidates_per_unit": "3",
+                                                   "horizon_days": "90"})
+    assert r.status_code == 422 and 'aria-invalid="true"' in r.get_data(as_text=True)
+    r = client.post("/coordination/regles", data={"max_effort_rate": "27.5", "candidates_per_unit": "2",
+                                                   "horizon_days": "60"})
+    assert r.status_code == 303
+    home = client.get("/coordination/").get_data(as_text=True)
+    assert 'value="27.5"' in home and 'value="60"' in home
+    client.post("/coordination/rapprochements", data={"departments": "59", "idempotency_key": "k"})
+    run = db.scalar(sa.select(MatchRun))
+    assert run.policy == {"max_effort_rate": 0.275, "candidates_per_unit": 2, "horizon_days": 60}

@@ -51,3 +51,18 @@ class RestartForm(FlaskForm):
     """Start a failed run again."""
 
     submit = SubmitField(_l("Relancer le calcul"))
+
+
+class PolicyForm(FlaskForm):
+    """The territory's matching rules, applied to every new run (each run keeps the rules it used)."""
+
+    max_effort_rate = DecimalField(
+        _l("Taux d'effort maximal (%)"), places=1, validators=[DataRequired(), NumberRange(min=1, max=100)],
+        description=_l("Part des ressources que le loyer et les charges, aides déduites, ne doivent pas dépasser."),
+    )
+    candidates_per_unit = IntegerField(
+        _l("Candidates proposées par logement"),
+        validators=[DataRequired(), NumberRange(min=1, max=MAX_CANDIDATES_PER_UNIT)],
+    )
+    horizon_days = IntegerField(_l("Horizon (jours)"), validators=[DataRequired(), NumberRange(min=1, max=3650)])
+    submit = SubmitField(_l("Enregistrer les règles"))

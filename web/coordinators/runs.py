@@ -17,7 +17,7 @@ from services import runs as svc
 from services.errors import Conflict, ValidationError
 from services.households import URGENCY_LABELS
 from web.coordinators import bp
-from web.coordinators.forms import DropForm, ReleaseForm, RestartForm, RunForm
+from web.coordinators.forms import DropForm, PolicyForm, ReleaseForm, RestartForm, RunForm
 from web.db import get_session
 from web.jobs import get_jobs
 
@@ -205,3 +205,33 @@ def restart_run(run_id: str):  # type: ignore[no-untyped-def]
             _enqueue(item)
             flash(_("Rapprochement relancé."), "success")
     return redirect(url_for("coordinators.run", run_id=item.public_id), 303)
+
+
+@bp.route("/regles", methods=["GET", "POST"])
+def policy():  # type: ignore[no-untyped-def]
+    """The territory's matching rules: the defaults of every new run."""
+    db = get_session()
+    org = current_user.organisation
+    form = PolicyForm()
+    if form.validate_on_submit():
+        try:
+            svc.set_territory_policy(db, org, {
+                "max_effort_rate": float(form.max_effort_rate.data or 0) / 100,
+                "candidates_per_unit": form.candidates_per_unit.data,
+                "horizon_days": form.horizon_days.data,
+            }, actor=current_user)
+        except ValidationError as exc:
+            db.rollback()
+            for name, messages in exc.errors.items():
+                target = getattr(form, name if name in form else "max_effort_rate")
+                target.errors = list(target.errors) + [str(m) for m in messages]
+        else:
+            db.commit()
+            flash(_("Règles enregistrées : elles s'appliquent aux prochains rapprochements."), "success")
+            return redirect(url_for("coordinators.policy"), 303)
+    elif not form.is_submitted():
+        current = svc.territory_policy(db, org)
+        form.max_effort_rate.data = Decimal(str(round(current["max_effort_rate"] * 100, 1)))
+        form.candidates_per_unit.data = current["candidates_per_unit"]
+        form.horizon_days.data = current["horizon_days"]
+    return render_template("coordinators/policy.html", form=form), 422 if form.errors else 200
