@@ -316,10 +316,12 @@ def fail_stale_runs(session: so.Session, stale_after_s: float, now: dt.datetime 
     """Mark failed the queued or running runs whose job stopped giving signs of life."""
     now = now or utcnow()
     limit = now - dt.timedelta(seconds=stale_after_s)
-    stale = list(session.scalars(
-        sa.select(MatchRun).where(MatchRun.status.in_(ACTIVE_RUN_STATUSES),
-                                  sa.func.coalesce(MatchRun.heartbeat_at, MatchRun.created_at) < limit)
-    ))
+    beat = sa.func.coalesce(MatchRun.heartbeat_at, MatchRun.created_at)
+    # A queued run waits its turn while a live job works: the queue is busy, not lost.
+    busy = session.scalar(sa.select(
+        sa.select(MatchRun.id).where(MatchRun.status == "running", beat >= limit).exists()))
+    statuses = ["running"] if busy else list(ACTIVE_RUN_STATUSES)
+    stale = list(session.scalars(sa.select(MatchRun).where(MatchRun.status.in_(statuses), beat < limit)))
     for run in stale:
         run.status, run.phase = "failed", "failed"
         run.error = str(_l("Le calcul s'est interrompu sans donner de nouvelles : relancez-le."))

@@ -437,3 +437,14 @@ def test_unmatched_households_are_listed_most_urgent_first(app, db, coordinator,
     assert [row.public_id for row in page.items] == [by_urgency[u].public_id for u in (3, 2, 1)]
     assert page.total == 4 and page.pages == 2
     assert all(row.reason_labels == ["taille du logement"] for row in page.items)
+
+
+def test_a_queued_run_waiting_behind_a_live_job_is_not_stale(app, db, coordinator):
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)
+    working = start(db, coordinator, ["59"])
+    working.status, working.heartbeat_at = "running", dt.datetime.now(dt.UTC)
+    waiting = start(db, coordinator, ["62"])
+    waiting.heartbeat_at = long_ago
+    assert runs.fail_stale_runs(db, stale_after_s=600) == []
+    working.heartbeat_at = long_ago  # the job died too: both are lost
+    assert set(runs.fail_stale_runs(db, stale_after_s=600)) == {working, waiting}
