@@ -81,6 +81,10 @@ def test_import_then_publish(live_server, page, tmp_path):
     page.get_by_role("heading", name="Modifier le logement PARCOURS-1").wait_for()
     assert page.get_by_label("Loyer (€ / mois)").input_value() == "412,50"
     check_accessibility(page)
+    # Typing a commune's name brings suggestions with their codes.
+    page.get_by_label("Commune").fill("Saint-Denis")
+    page.locator('#communes-suggestions option[value="93066"]').wait_for(state="attached")
+    page.get_by_label("Commune").fill("59350")
     page.get_by_label("Loyer (€ / mois)").fill("-3")
     page.get_by_role("button", name="Enregistrer").click()
     assert page.locator("#rent-error").inner_text() == "Le loyer doit être compris entre 0 et 5000 €."

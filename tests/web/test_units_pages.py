@@ -238,3 +238,13 @@ def test_a_unit_at_its_communes_point_is_edited_with_empty_coordinates(client, d
     roubaix = geo.commune("59512")
     assert (db.get(Unit, unit.id).lat, db.get(Unit, unit.id).location_uncertainty_km) == (roubaix.lat,
                                                                                         roubaix.radius_km)
+
+
+def test_the_commune_field_suggests_communes(client, landlord):
+    page = text(client.get("/bailleur/logements/nouveau"))
+    assert 'hx-get="/bailleur/communes"' in page and 'list="communes-suggestions"' in page
+    assert '<datalist id="communes-suggestions"></datalist>' in page
+    options = text(client.get("/bailleur/communes?commune=Saint-Denis"))
+    assert '<option value="93066">Saint-Denis (Seine-Saint-Denis)</option>' in options
+    assert '<option value="97411">Saint-Denis (La Réunion)</option>' in options
+    assert text(client.get("/bailleur/communes?commune=x")).strip() == ""

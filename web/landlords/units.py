@@ -14,6 +14,7 @@ from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.fields.choices import SelectChoice
 
+from matching import geo
 from models import Organisation, User
 from models.housing import UNIT_STATUSES
 from services import communes, units
@@ -71,10 +72,27 @@ def unit_list():  # type: ignore[no-untyped-def]
         page=page, form=form, filters=filters, filtered=bool(filters)))
 
 
+def _suggest_communes(form: UnitForm) -> UnitForm:
+    """The commune field proposes matching communes as she types (htmx fills a datalist)."""
+    form.commune.render_kw = {**(form.commune.render_kw or {}), "list": "communes-suggestions",
+                              "hx-get": url_for(".commune_suggestions"), "hx-trigger": "input changed delay:300ms",
+                              "hx-target": "#communes-suggestions", "hx-swap": "innerHTML"}
+    return form
+
+
+@bp.route("/communes")
+def commune_suggestions():  # type: ignore[no-untyped-def]
+    """Up to 10 communes for what is typed (code or name): options of the form's datalist."""
+    text = request.args.get("commune", "").strip()[:80]
+    found = geo.search_communes(text, limit=10) if len(text) >= 2 else []
+    return render_template("landlords/_commune_options.html", communes=found,
+                           department_name=geo.department_name)
+
+
 @bp.route("/logements/nouveau", methods=["GET", "POST"])
 def unit_new():  # type: ignore[no-untyped-def]
     """Describe a new unit (it starts as a draft)."""
-    form = UnitForm()
+    form = _suggest_communes(UnitForm())
     general: list[str] = []
     if form.validate_on_submit():
         db = get_session()
@@ -112,7 +130,7 @@ def unit_edit(unit_id: str):  # type: ignore[no-untyped-def]
         flash(_("Ce logement est %(status)s : il ne peut plus être modifié.",
                 status=str(units.STATUS_LABELS[unit.status]).lower()), "error")
         return redirect(url_for(".unit_detail", unit_id=unit.public_id))
-    form = UnitForm()
+    form = _suggest_communes(UnitForm())
     general: list[str] = []
     if form.validate_on_submit():
         try:
