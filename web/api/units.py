@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
+from flask_babel import gettext
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
@@ -87,7 +88,8 @@ class UnitInputSchema(Schema):
         if isinstance(data, dict):
             sent = [name for name in SERVER_SET if name in data]
             if sent:
-                raise ValidationError({name: ["Read-only: set by the server."] for name in sent})
+                message = gettext("Champ en lecture seule : la plateforme le fixe.")
+                raise ValidationError({name: [message] for name in sent})
         return data
 
 

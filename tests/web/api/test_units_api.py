@@ -82,7 +82,7 @@ def test_server_set_fields_are_refused_by_name(landlord, db, field):
     before = count_units(db)
     r = landlord.post("/units", json=dict(NEW, **{field: "x"}))
     assert r.status_code == 422
-    assert r.json["errors"]["json"][field] == ["Read-only: set by the server."]
+    assert r.json["errors"]["json"][field] == ["Champ en lecture seule : la plateforme le fixe."]
     assert count_units(db) == before
 
 
