@@ -459,7 +459,7 @@ def withdraw_unit(session: so.Session, unit: Unit, *, actor: User | None = None)
 # -- spreadsheet import -------------------------------------------------------------------
 
 # Template headers (French first), and every other header accepted for each field.
-IMPORT_COLUMNS = (
+_FRENCH_COLUMNS = (
     Column("reference", ("reference", "référence", "ref"), required=True),
     Column("commune", ("commune", "code_insee", "insee"), required=True),
     Column("lat", ("latitude", "lat")),
@@ -476,7 +476,9 @@ IMPORT_COLUMNS = (
     Column("in_qpv", ("qpv", "en_qpv")),
     Column("available_from", ("disponible_le", "disponibilite", "date_disponibilite"), required=True),
 )
-TEMPLATE_HEADERS = tuple(col.headers[0] for col in IMPORT_COLUMNS)
+TEMPLATE_HEADERS = tuple(col.headers[0] for col in _FRENCH_COLUMNS)
+# The contract's English field names are accepted too (read_table folds case and accents).
+IMPORT_COLUMNS = tuple(Column(c.field, (*c.headers, c.field), c.required) for c in _FRENCH_COLUMNS)
 TEMPLATE_EXAMPLE = (
     "EXEMPLE-0001", "59350", "50,6292", "3,0573", "", "3", "64,5", "2", "oui", "non", "412,50", "85,00",
     "PLUS", "non", "01/12/2026",
@@ -502,8 +504,6 @@ TEMPLATE_NOTES = (
     "Fichier CSV (séparateur ; ou ,) en UTF-8 ou Windows-1252, ou XLSX. Au plus 5000 lignes. "
     "Si une ligne est fausse, rien n'est enregistré : le rapport indique chaque ligne à corriger.",
 )
-# English contract names are accepted too (read_table folds case and accents).
-IMPORT_COLUMNS = tuple(Column(c.field, (*c.headers, c.field), c.required) for c in IMPORT_COLUMNS)
 
 
 def template_csv() -> bytes:
