@@ -9,6 +9,7 @@ services a landlord or a referent uses.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ import sqlalchemy.orm as so
 
 from matching import instance_to_dict
 from matching.generate import generate
-from models import Organisation, utcnow
+from models import Organisation, Proposal, User, utcnow
 from services import accounts, households, units
 
 
@@ -129,3 +130,62 @@ def _load_supply_and_demand(session: so.Session, orgs: dict[str, Organisation],
             consent = min(today, dt.date.fromisoformat(raw["requested_on"]) + dt.timedelta(days=3))
             households.activate_household(session, household, actor=None,
                                           data={"consent_recorded_on": consent.isoformat()})
+
+
+HOUSEHOLD_DECLINES = ("too_far_from_school", "unsafe_area", "too_expensive", "too_small",
+                      "household_found_housing")
+COMMISSION_REFUSALS = ("incomplete_file", "income_ceiling", "household_refused")
+
+
+def play_first_round(session: so.Session, sessionmaker: Callable[[], so.Session]) -> dict[str, int]:
+    """Run a first match, release it, and let people decide on part of it, as in real life.
+
+    The coordinator's run goes through the same job, checker and services as a real one;
+    then some households accept or decline (with coded reasons), some commissions accept
+    or refuse, and some leases are signed — so that every audience has something to see.
+    """
+    from services import proposals, runs
+
+    by_email = {u.email: u for u in session.scalars(sa.select(User))}
+    coordinator = by_email["coordination@passerelle.demo"]
+    run, _ = runs.start_run(session, actor=coordinator, departments=DEMO_DEPARTMENTS)
+    session.commit()
+    runs.execute_run(sessionmaker, run.id, run.attempt)
+    session.expire_all()
+    runs.release_run(session, run, actor=coordinator, reply_days=10)
+    session.flush()
+
+    staff: dict[int, User] = {}
+    for user in by_email.values():
+        if user.organisation_id is not None and user.role in ("landlord", "association"):
+            staff.setdefault(user.organisation_id, user)
+    pending = session.scalars(
+        sa.select(Proposal).where(Proposal.run_id == run.id, Proposal.status == "pending",
+                                  Proposal.rank == 1).order_by(Proposal.score.desc())
+    ).all()
+    counts = {"declined": 0, "accepted": 0, "refused": 0, "promised": 0, "leased": 0}
+    for i, proposal in enumerate(pending):
+        referent = staff[proposal.household.association_id]
+        landlord = staff[proposal.unit.landlord_id]
+        if i % 6 == 5:  # some stay pending: the household has 10 days to answer
+            continue
+        if i % 6 == 4:
+            proposals.decide(session, referent, proposal.public_id, decision="decline",
+                             reason=HOUSEHOLD_DECLINES[i % len(HOUSEHOLD_DECLINES)])
+            counts["declined"] += 1
+            continue
+        proposals.decide(session, referent, proposal.public_id, decision="accept")
+        counts["accepted"] += 1
+        if i % 6 == 3:  # waiting for the commission
+            continue
+        if i % 6 == 2:
+            proposals.decide(session, landlord, proposal.public_id, decision="decline",
+                             reason=COMMISSION_REFUSALS[i % len(COMMISSION_REFUSALS)])
+            counts["refused"] += 1
+            continue
+        proposals.decide(session, landlord, proposal.public_id, decision="accept", rank=1)
+        counts["promised"] += 1
+        if i % 6 == 0:
+            proposals.decide(session, landlord, proposal.public_id, decision="accept", step="lease")
+            counts["leased"] += 1
+    return counts

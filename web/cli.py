@@ -13,7 +13,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from services.errors import ServiceError
 from web import cli_ops, cli_proposals, cli_security
-from web.db import get_session
+from web.db import get_db, get_session
 
 
 def _create_app() -> Any:
@@ -151,6 +151,11 @@ def demo(port: int, no_serve: bool) -> None:
     db = get_session()
     created = demo_data.load(db)
     db.commit()
+    if created:
+        counts = demo_data.play_first_round(db, get_db().sessionmaker)
+        db.commit()
+        click.echo("A first match was run and released; decisions so far: "
+                   + ", ".join(f"{n} {what}" for what, n in counts.items()) + ".")
     click.echo("Demo data " + ("loaded." if created else "already there."))
     click.echo("\nDemo accounts (e-mail / password [/ second-factor secret for an authenticator app]):")
     for account in demo_data.ACCOUNTS:
