@@ -42,6 +42,15 @@ DEFAULTS: dict[str, Any] = {
     # blocks; /api/v1/docs is served by web.api.docs from vendored files instead.
     "PURGE_AFTER_MONTHS": 12,
     "JOBS_IMMEDIATE": False,  # run background jobs synchronously (tests)
+    "PUBLIC_URL": None,  # e.g. https://passerelle.example.org: links in e-mails sent by commands
+    "MAIL_SERVER": None,  # without it, `passerelle send-outbox` writes e-mails to the log
+    "MAIL_PORT": 587,
+    "MAIL_USE_TLS": True,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_DEFAULT_SENDER": "Passerelle <ne-pas-repondre@passerelle.invalid>",
+    "LOWEST_QUARTILE_INCOME": None,  # monthly income; None: the first quartile of the quarter's households
+    "QPV_LOWEST_QUARTILE_TARGET": 0.25,  # Égalité et Citoyenneté law: share outside QPV to the poorest
     "JOBS_SQLITE_PATH": None,  # queue file without REDIS_URL (default: instance/jobs.sqlite)
     "JOBS_EMBEDDED_WORKERS": 1,  # consumer threads `serve`/`demo` run without REDIS_URL
     "RUN_TIME_LIMIT_SECONDS": None,  # solver time limit (None: until optimality is proven)
