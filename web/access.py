@@ -60,6 +60,7 @@ ACCESS: dict[str, Rule] = {
     "landlords.unit_edit": LANDLORD,
     "landlords.unit_publish": LANDLORD,
     "landlords.unit_withdraw": LANDLORD,
+    "landlords.commune_suggestions": LANDLORD,
     "landlords.proposals": LANDLORD,
     "landlords.proposal": LANDLORD,
     "landlords.commission_accept": LANDLORD,
