@@ -25,6 +25,7 @@ from wtforms import StringField
 from models import Household
 from models.housing import HOUSEHOLD_STATUSES
 from services import households as svc
+from services import proposals
 from services.errors import Conflict, ValidationError
 from web.associations import bp
 from web.associations.forms import HouseholdForm
@@ -195,8 +196,10 @@ def _detail(item: Household, activation: ActivationForm, code: int) -> Any:
     if not activation.consent_recorded_on.data:
         activation.consent_recorded_on.data = (item.consent_recorded_on or dt.date.today()).isoformat()
     values = {name: getattr(item, name) for name in svc.WRITABLE_FIELDS}
+    history = proposals.household_timeline(db, item, current_user)
     return render_template("associations/household.html", household=item, info=summary(values),
-                           activation=activation, confirm=ConfirmForm(), **_helpers()), code
+                           activation=activation, confirm=ConfirmForm(), history=history,
+                           **_helpers()), code
 
 
 @bp.route("/menages/<public_id>/modifier", methods=["GET", "POST"])
