@@ -128,6 +128,7 @@ class Tables:
     u_cos: FloatArray
     # households
     h_persons: IntArray
+    h_need: FloatArray
     h_income: FloatArray
     h_allowance: FloatArray
     h_ref: FloatArray
@@ -198,6 +199,7 @@ def build_tables(instance: Instance) -> Tables:
     def col(values: Sequence[float | int | bool | None], dtype: type) -> npt.NDArray[np.generic]:
         return np.array(values, dtype=dtype)
 
+    persons = np.array([h.persons for h in households], dtype=np.int64)
     u_lat = col([np.nan if u.lat is None else u.lat for u in units], np.float64)
     u_lon = col([np.nan if u.lon is None else u.lon for u in units], np.float64)
     u_phi = np.radians(u_lat)
@@ -262,7 +264,8 @@ def build_tables(instance: Instance) -> Tables:
         u_unc=col([u.location_uncertainty_km for u in units], np.float64).astype(np.float64),
         u_phi=u_phi.astype(np.float64),
         u_cos=np.cos(u_phi).astype(np.float64),
-        h_persons=col([h.persons for h in households], np.int64).astype(np.int64),
+        h_persons=persons,
+        h_need=surface_needed(persons),
         h_income=col([h.monthly_income for h in households], np.float64).astype(np.float64),
         h_allowance=col([h.housing_allowance for h in households],
                         np.float64).astype(np.float64),
@@ -312,9 +315,14 @@ def size(t: Tables, u: IntArray, h: IntArray) -> BoolArray:
     persons = t.h_persons[h]
     cls = t.u_class[u]
     ok = (t.occ_lo[cls] <= persons) & (persons <= t.occ_hi[cls])
-    surface = t.u_surface[u]
     # NaN (no surface given) compares False: no surface requirement then.
-    ok &= ~(surface < surface_needed(persons))
+    ok &= ~(t.u_surface[u] < t.h_need[h])
+    return ok
+
+
+def _surface(t: Tables, u: IntArray, h: IntArray) -> BoolArray:
+    """The surface half of rule 1 (room counts are settled by the buckets)."""
+    ok: BoolArray = ~(t.u_surface[u] < t.h_need[h])
     return ok
 
 
@@ -608,7 +616,7 @@ class Candidates:
         t = self.t
         n = t.n_h
         r = {name: i for i, name in enumerate(RULES)}
-        ok = size(t, u, h)
+        ok = _surface(t, u, h)
         u, h = u[ok], h[ok]
         # size-ok generated pairs leave the exclusion_zone analytic count
         self.removed[r["exclusion_zone"]] -= np.bincount(h, minlength=n)
@@ -626,11 +634,10 @@ class Candidates:
     def evaluate_cheap(self, u: IntArray, h: IntArray) -> tuple[IntArray, IntArray]:
         """The pairs that pass every rule but exclusion_zone (no counting)."""
         t = self.t
-        for name in ("size", "wheelchair", "stairs", "rent_burden", "income_ceiling",
-                     "forbidden"):
-            ok = RULE_FUNCTIONS[name](t, u, h)
-            u, h = u[ok], h[ok]
-        return u, h
+        ok = _surface(t, u, h)
+        for name in ("wheelchair", "stairs", "rent_burden", "income_ceiling", "forbidden"):
+            ok &= RULE_FUNCTIONS[name](t, u, h)
+        return u[ok], h[ok]
 
     def blocks(self, count: bool = True) -> Iterator[Block]:
         """Feasible pairs of every household, chunk by chunk (one full pass)."""

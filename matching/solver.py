@@ -228,7 +228,13 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
         pi_u = np.zeros(t.n_u, dtype=np.int64)
         pi_h[hs_e], pi_u[us_e] = pih_l, piu_l
         pi_u[locked_u] = _BIG
-        pool_count = np.bincount(ph, minlength=t.n_h)
+        # Drop pairs that are far from mattering (reduced profit below minus half an
+        # urgency step): the flow stays small; pricing brings them back if prices move.
+        profit = pw - pi_h[ph] - pi_u[pu]
+        keep = matched | (profit >= -(model.step // 2))
+        if not keep.all():
+            pool.parts = [(pu[keep], ph[keep], pw[keep])]
+        pool_count = np.bincount(ph[keep], minlength=t.n_h)
         new = _price(cand, model, pi_h, pi_u, locked_h, pool_count)
         clock.lap("pricing")
         if new is None:
@@ -242,6 +248,7 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
             us_e, u_loc = np.unique(pu, return_inverse=True)
             h_loc, u_loc = h_loc.astype(np.int64), u_loc.astype(np.int64)
             matched = b_matching(h_loc, u_loc, pw, len(hs_e), len(us_e))
+            keep = np.ones(len(pu), dtype=np.bool_)
             pi_h = pi_u = np.zeros(0, dtype=np.int64)
             break
     lock_u = np.array([a for a, _ in lock_pairs], dtype=np.int64)
@@ -252,6 +259,7 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
     best_sum = int(pw[matched].sum())
     mate_u = np.full(t.n_u, -1, dtype=np.int64)
     mate_u[us_e[u_loc[matched]]] = hs_e[h_loc[matched]]
+    pu, ph, pw = pu[keep], ph[keep], pw[keep]  # the pool as it is now
 
     # Phase 4: QPV target among optimal matchings.
     qpv_stats: dict[str, Any] | None = None
@@ -269,7 +277,10 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
 
     # Phase 5: alternates.
     clock.tell("alternates", 0.0)
-    alternates = _alternates(t, pu, ph, pw, mate_u, k)
+    # Alternates look at the final pool plus each unit's best households of phase 1.
+    pool.add(*top_u)
+    au, ah, aw = pool.arrays()
+    alternates = _alternates(t, au, ah, aw, mate_u, k)
     clock.lap("alternates")
 
     # Phase 6: proposals, explanations, stats.
