@@ -243,7 +243,8 @@ def main() -> int:
                     break
             except OSError:
                 time.sleep(0.5)
-        run_id, start, end, stats = api.run_match(DEPARTMENTS, release=True)
+        # Released proposals in one department to decide on; the run under load takes the others.
+        run_id, start, end, stats = api.run_match(DEPARTMENTS[:1], release=True)
         print(f"first run {run_id}: {stats.get('proposals')} proposals in {end - start:.1f} s, released",
               flush=True)
 
@@ -261,7 +262,7 @@ def main() -> int:
         processes.append(locust)
         began = time.time()
         time.sleep(max(0.0, args.duration * args.run_at))
-        run_id, start, end, stats = api.run_match(DEPARTMENTS, release=False)
+        run_id, start, end, stats = api.run_match(DEPARTMENTS[1:], release=False)
         print(f"match run under load {run_id}: {stats.get('households')} households x {stats.get('units')} "
               f"units, {stats.get('proposals')} proposals, {end - start:.1f} s", flush=True)
         locust.wait(args.duration + 120)
