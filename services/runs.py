@@ -48,7 +48,7 @@ from flask_babel import lazy_gettext as _l
 import matching
 from models import Household, MatchRun, Organisation, Proposal, Unit, User, crypto, utcnow
 from models.runs import MatchRunLock, TerritoryPolicy
-from services import audit
+from services import audit, notifications
 from services.errors import Conflict, NotFound, ValidationError
 from services.paging import Page, paginate
 
@@ -465,7 +465,7 @@ def _overlaps(a: Iterable[str], b: Iterable[str]) -> bool:
 
 
 def release_run(session: so.Session, run: MatchRun, *, actor: User, reply_days: int,
-                on: dt.date | None = None) -> dict[str, int]:
+                on: dt.date | None = None, base_url: str = "") -> dict[str, int]:
     """Send the reviewed proposals: pending with a reply deadline; units and households proposed.
 
     Returns counts: {"released": n, "cancelled": m}.
@@ -521,6 +521,16 @@ def release_run(session: so.Session, run: MatchRun, *, actor: User, reply_days: 
         session.execute(sa.update(Household).where(Household.id.in_(chunk), Household.status == "active")
                         .values(status="proposed", updated_at=now))
     counts = {"released": len(released), "cancelled": len(cancelled)}
+    # Both sides learn that proposals wait for them (never what or where: see notifications).
+    org_ids: set[int] = set()
+    for chunk in _chunks(sorted(units)):
+        org_ids.update(session.scalars(sa.select(Unit.landlord_id).where(Unit.id.in_(chunk))))
+    for chunk in _chunks(sorted(households)):
+        org_ids.update(session.scalars(sa.select(Household.association_id).where(Household.id.in_(chunk))))
+    if org_ids:
+        notifications.proposals_released(
+            session, session.scalars(sa.select(Organisation).where(Organisation.id.in_(sorted(org_ids)))),
+            base_url=base_url)
     session.refresh(run)
     run.stats = {**(run.stats or {}), "release": counts}
     session.flush()
