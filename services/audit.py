@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from models import AuditEvent, User, utcnow
-from services.paging import Page
+from services.paging import MAX_PAGE, Page
 
 # Arbitrary constant naming the audit trail's advisory lock on PostgreSQL ("audit" in ASCII).
 AUDIT_LOCK_KEY = 0x6175646974
@@ -125,7 +125,7 @@ def search(
         stmt = stmt.where(AuditEvent.at >= dt.datetime.combine(since, dt.time(), dt.UTC))
     if until:
         stmt = stmt.where(AuditEvent.at < dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC))
-    page = max(1, page)
+    page = max(1, min(page, MAX_PAGE))
     total = session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = [tuple(row) for row in session.execute(stmt.limit(per_page).offset((page - 1) * per_page))]
     return Page(items=rows, page=page, per_page=per_page, total=total)

@@ -11,6 +11,8 @@ import sqlalchemy.orm as so
 
 T = TypeVar("T")
 MAX_PER_PAGE = 200
+# Beyond this a page number is nonsense, and its OFFSET would overflow the database's integers.
+MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class Page(Generic[T]):
 
 def paginate(session: so.Session, stmt: sa.Select[Any], page: int = 1, per_page: int = 25) -> Page[Any]:
     """Run `stmt` (which must have a stable ORDER BY) for one page, and count all rows."""
-    page = max(1, page)
+    page = max(1, min(page, MAX_PAGE))
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     total = session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
     items = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))

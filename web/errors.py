@@ -6,11 +6,23 @@ import logging
 
 from flask import Flask, g, jsonify, render_template, request
 from flask_babel import gettext as _
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from services.errors import ServiceError
 
 log = logging.getLogger(__name__)
+
+
+class ErrorSchema(Schema):
+    """The JSON error body every API answer uses (documented in the OpenAPI document)."""
+
+    code = fields.Integer(metadata={"description": "HTTP status code"})
+    status = fields.String(metadata={"description": "HTTP status name"})
+    message = fields.String(metadata={"description": "What went wrong"})
+    errors = fields.Dict(metadata={"description": "Messages per field (`_schema`: the whole request)"})
+    request_id = fields.String(allow_none=True,
+                               metadata={"description": "Id of the request, to quote when asking for help"})
 
 
 def _wants_json() -> bool:

@@ -203,3 +203,10 @@ def test_a_crash_in_the_api_is_json_with_the_request_id(crashing_app):
 def test_a_request_id_that_does_not_look_like_one_is_replaced(client):
     r = client.get("/connexion", headers={"X-Request-ID": "<script>alert(1)</script>"})
     assert re.fullmatch(r"[0-9a-f]{16}", r.headers["X-Request-ID"])
+
+
+def test_an_absurd_page_number_is_not_a_crash(client, login_as):
+    login_as("landlord")
+    assert client.get("/bailleur/logements?page=170990102077260169216").status_code == 200
+    r = client.get("/api/v1/units?page=170990102077260169216")
+    assert r.status_code == 422 and "page" in r.json["errors"]["query"]

@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, Flask, render_template
 from flask_smorest import Api
 
+from web.errors import ErrorSchema
 from web.extensions import csrf
 
 api = Api()
+api.ERROR_SCHEMA = ErrorSchema  # our JSON errors also carry the request id
 
 docs_bp = Blueprint("api_docs", __name__)
 

@@ -6,13 +6,13 @@ from functools import cache
 
 from marshmallow import Schema, fields, validate
 
-from services.paging import MAX_PER_PAGE
+from services.paging import MAX_PAGE, MAX_PER_PAGE
 
 
 class PageArgs(Schema):
     """`?page=1&per_page=25`"""
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 

@@ -68,8 +68,8 @@ class HouseholdSchema(HouseholdFieldsSchema):
     id = fields.String(attribute="public_id", dump_only=True)
     association = fields.Function(lambda h: h.association.code, dump_only=True)
     status = fields.String(dump_only=True, validate=validate.OneOf(HOUSEHOLD_STATUSES))
-    activated_at = fields.DateTime(dump_only=True)
-    closed_at = fields.DateTime(dump_only=True)
+    activated_at = fields.DateTime(dump_only=True, allow_none=True)
+    closed_at = fields.DateTime(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 
