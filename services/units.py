@@ -90,6 +90,7 @@ FIELD_LABELS = {
     "available_from": _l("Disponible le"),
 }
 TYPOLOGIES = (1, 2, 3, 4, 5, 6)  # T6 means "T6 and more"
+MAX_PAGE = 100_000  # far beyond any list; keeps OFFSET within the database's integers
 
 
 def typology(rooms: int) -> str:
@@ -354,7 +355,7 @@ def list_units(session: so.Session, landlord: Organisation | None, *, status: st
     if rooms:
         stmt = stmt.where(Unit.rooms >= 6) if rooms >= 6 else stmt.where(Unit.rooms == rooms)
     stmt = stmt.order_by(Unit.created_at.desc(), Unit.id.desc())
-    return paginate(session, stmt, page, per_page)
+    return paginate(session, stmt, min(page, MAX_PAGE), per_page)
 
 
 def count_by_status(session: so.Session, landlord: Organisation) -> dict[str, int]:

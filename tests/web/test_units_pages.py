@@ -248,3 +248,8 @@ def test_the_commune_field_suggests_communes(client, landlord):
     assert '<option value="93066">Saint-Denis (Seine-Saint-Denis)</option>' in options
     assert '<option value="97411">Saint-Denis (La Réunion)</option>' in options
     assert text(client.get("/bailleur/communes?commune=x")).strip() == ""
+
+
+def test_a_huge_page_number_shows_an_empty_page(client, landlord):
+    r = client.get("/bailleur/logements?page=189335235388201271296")
+    assert r.status_code == 200 and "Vous n'avez encore aucun logement" in text(r)

@@ -48,7 +48,7 @@ class UnitSchema(Schema):
     # Money is a JSON number (euros per month), never a string.
     rent = fields.Float(dump_only=True)
     charges = fields.Float(dump_only=True)
-    financing = fields.String(dump_only=True, allow_none=True, metadata={"enum": list(FINANCINGS)})
+    financing = fields.String(dump_only=True, allow_none=True, metadata={"enum": [*FINANCINGS, None]})
     in_qpv = fields.Boolean(dump_only=True)
     available_from = fields.Date(dump_only=True)
     published_at = fields.DateTime(dump_only=True, allow_none=True)
@@ -78,7 +78,7 @@ class UnitInputSchema(Schema):
     wheelchair_accessible = fields.Boolean(allow_none=True)
     rent = fields.Float(required=True, metadata={"description": "Euros per month"})
     charges = fields.Float(allow_none=True, metadata={"description": "Euros per month"})
-    financing = fields.String(allow_none=True, metadata={"enum": list(FINANCINGS)})
+    financing = fields.String(allow_none=True, metadata={"enum": [*FINANCINGS, None]})
     in_qpv = fields.Boolean(allow_none=True)
     available_from = fields.Date(required=True)
 
@@ -99,6 +99,9 @@ class UnitPatchSchema(UnitInputSchema):
 
 class UnitQueryArgs(PageArgs):
     """Filters of the list."""
+
+    # Bounded: a page number past the database's integers must answer 422, not 500.
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=units.MAX_PAGE))
 
     status = fields.String(validate=validate.OneOf(UNIT_STATUSES))
     commune = fields.String(validate=validate.Length(equal=5), metadata={"description": "INSEE code"})

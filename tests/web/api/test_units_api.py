@@ -298,3 +298,8 @@ def test_openapi_documents_the_unit_fields(client):
             "/api/v1/units/{unit_id}/withdraw", "/api/v1/units/import"} <= set(spec["paths"])
     props = spec["components"]["schemas"]["Unit"]["properties"]
     assert set(units.FIELDS) | {"id", "status", "department"} <= set(props)
+
+
+def test_a_page_number_past_the_databases_integers_is_refused(landlord):
+    r = landlord.get("/units?page=189335235388201271296")
+    assert r.status_code == 422 and "page" in r.json["errors"]["query"]
