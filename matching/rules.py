@@ -483,6 +483,7 @@ class Candidates:
         self.bucket_start = np.zeros(len(self.bucket_len), dtype=np.int64)
         np.cumsum(self.bucket_len[:-1], out=self.bucket_start[1:])
         self.n_dept_buckets = n_d * 7
+        self._bucket_geometry()
         # Classes allowed per persons value (persons up to the largest in the instance).
         max_p = int(t.h_persons.max()) if t.n_h else 1
         persons = np.arange(max_p + 1)
@@ -492,6 +493,48 @@ class Candidates:
         self.removed = np.zeros((len(RULES), t.n_h), dtype=np.int64)
         self.feasible = np.zeros(t.n_h, dtype=np.int64)
         self._analytic_counts(avail)
+
+    def _bucket_geometry(self) -> None:
+        """Latitude range, largest uncertainty and missing coordinates of each bucket."""
+        t = self.t
+        nb = len(self.bucket_len)
+        bucket_of = np.repeat(np.arange(nb), self.bucket_len)
+        phi = t.u_phi[self.perm]
+        has = ~np.isnan(phi)
+        self.b_phi_min = np.full(nb, np.inf)
+        self.b_phi_max = np.full(nb, -np.inf)
+        np.minimum.at(self.b_phi_min, bucket_of[has], phi[has])
+        np.maximum.at(self.b_phi_max, bucket_of[has], phi[has])
+        self.b_unc = np.zeros(nb)
+        np.maximum.at(self.b_unc, bucket_of, t.u_unc[self.perm])
+        self.b_nocoord = np.zeros(nb, dtype=np.bool_)
+        self.b_nocoord[bucket_of[~has]] = True
+        n_d = len(t.dept_codes)
+        self.b_dept = np.concatenate([
+            np.arange(n_d * 7) // 7,
+            t.commune_dept[np.arange(len(t.commune_codes) * 7) // 7]
+            if len(t.commune_codes) else np.zeros(0, dtype=np.int64)]).astype(np.int64)
+
+    def zone_check_needed(self, rh: IntArray, rb: IntArray) -> BoolArray:
+        """Records (household, bucket) where a commune or point zone may exclude a unit.
+
+        Elsewhere (the common case) every unit of the bucket is outside her zones: the
+        bucket's latitude band is farther than radius + uncertainty from each point, and
+        no excluded commune lies in the bucket's department.
+        """
+        t = self.t
+        need = np.zeros(len(rh), dtype=np.bool_)
+        for sel, j in t.x_comm.slots(rh):
+            need[sel] |= t.commune_dept[t.x_comm_v[j]] == self.b_dept[rb[sel]]
+        if t.x_pt.max:
+            need |= t.h_has_point_zone[rh] & self.b_nocoord[rb]
+            for sel, z in t.x_pt.slots(rh):
+                b = rb[sel]
+                phi = t.x_pt_phi[z]
+                gap = np.maximum(0.0, np.maximum(self.b_phi_min[b] - phi, phi - self.b_phi_max[b]))
+                near = EARTH_RADIUS_KM * gap - self.b_unc[b] <= t.x_pt_r[z] + 1e-6
+                need[sel] |= near
+        return need
 
     def _records(self) -> None:
         """(household, bucket) records for every ready household, sorted by household."""
@@ -539,6 +582,7 @@ class Candidates:
         self.rec_b = bucket[order]
         self.gen_count = np.bincount(self.rec_h, weights=self.bucket_len[self.rec_b],
                                      minlength=t.n_h).astype(np.int64)
+        self.rec_zone = self.zone_check_needed(self.rec_h, self.rec_b)
 
     def _analytic_counts(self, avail: IntArray) -> None:
         """Cascade counts of the pairs pruned by buckets (dates, size, search_area, and the
@@ -588,39 +632,49 @@ class Candidates:
                 yield hs[a:b]
 
     def expand(self, hs: IntArray, rec_filter: Callable[[IntArray, IntArray], BoolArray]
-               | None = None) -> tuple[IntArray, IntArray]:
-        """All bucket pairs (u, h) of the households ``hs`` (sorted), household-major."""
+               | None = None) -> tuple[IntArray, IntArray, BoolArray]:
+        """All bucket pairs (u, h) of the households ``hs`` (sorted), household-major, and
+        whether each pair still needs the commune/point zone test."""
         lo = np.searchsorted(self.rec_h, hs, side="left")
         hi = np.searchsorted(self.rec_h, hs, side="right")
         n = hi - lo
         idx = np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(n.sum())
-        rh, rb = self.rec_h[idx], self.rec_b[idx]
+        rh, rb, rz = self.rec_h[idx], self.rec_b[idx], self.rec_zone[idx]
         if rec_filter is not None:
             keep = rec_filter(rh, rb)
-            rh, rb = rh[keep], rb[keep]
+            rh, rb, rz = rh[keep], rb[keep], rz[keep]
         lens = self.bucket_len[rb]
         total = int(lens.sum())
         first = np.concatenate([[0], np.cumsum(lens)[:-1]])
         pos = np.arange(total, dtype=np.int64) + np.repeat(self.bucket_start[rb] - first, lens)
-        return self.perm[pos], np.repeat(rh, lens)
+        return self.perm[pos], np.repeat(rh, lens), np.repeat(rz, lens)
 
-    def evaluate(self, u: IntArray, h: IntArray, count: bool) -> tuple[IntArray, IntArray]:
+    def zones_ok(self, u: IntArray, h: IntArray, zone: BoolArray) -> BoolArray:
+        """Rule 5 on generated pairs: only the pairs flagged by their bucket are tested."""
+        ok = np.ones(len(u), dtype=np.bool_)
+        if zone.any():
+            idx = np.flatnonzero(zone)
+            ok[idx] = exclusion_zone(self.t, u[idx], h[idx])
+        return ok
+
+    def evaluate(self, u: IntArray, h: IntArray, zone: BoolArray, count: bool,
+                 ) -> tuple[IntArray, IntArray]:
         """Apply the rules that buckets do not settle; return the feasible pairs.
 
         With ``count``, add each removed pair to its cascade rule in :attr:`removed`.
         """
         if not count:
-            u, h = self.evaluate_cheap(u, h)
-            ok = exclusion_zone(self.t, u, h)
+            u, h, zone = self.evaluate_cheap(u, h, zone)
+            ok = self.zones_ok(u, h, zone)
             return u[ok], h[ok]
         t = self.t
         n = t.n_h
         r = {name: i for i, name in enumerate(RULES)}
         ok = _surface(t, u, h)
-        u, h = u[ok], h[ok]
+        u, h, zone = u[ok], h[ok], zone[ok]
         # size-ok generated pairs leave the exclusion_zone analytic count
         self.removed[r["exclusion_zone"]] -= np.bincount(h, minlength=n)
-        ok = exclusion_zone(t, u, h)
+        ok = self.zones_ok(u, h, zone)
         self.removed[r["exclusion_zone"]] += np.bincount(h[~ok], minlength=n)
         u, h = u[ok], h[ok]
         for name in ("wheelchair", "stairs", "rent_burden", "income_ceiling", "forbidden"):
@@ -631,17 +685,18 @@ class Candidates:
         self.feasible += np.bincount(h, minlength=n)
         return u, h
 
-    def evaluate_cheap(self, u: IntArray, h: IntArray) -> tuple[IntArray, IntArray]:
+    def evaluate_cheap(self, u: IntArray, h: IntArray, zone: BoolArray,
+                       ) -> tuple[IntArray, IntArray, BoolArray]:
         """The pairs that pass every rule but exclusion_zone (no counting)."""
         t = self.t
         ok = _surface(t, u, h)
         for name in ("wheelchair", "stairs", "rent_burden", "income_ceiling", "forbidden"):
             ok &= RULE_FUNCTIONS[name](t, u, h)
-        return u[ok], h[ok]
+        return u[ok], h[ok], zone[ok]
 
     def blocks(self, count: bool = True) -> Iterator[Block]:
         """Feasible pairs of every household, chunk by chunk (one full pass)."""
         for hs in self.household_chunks():
-            u, h = self.expand(hs)
-            fu, fh = self.evaluate(u, h, count)
+            u, h, zone = self.expand(hs)
+            fu, fh = self.evaluate(u, h, zone, count)
             yield Block(u=fu, h=fh)

@@ -39,7 +39,7 @@ import numpy.typing as npt
 
 from matching.domain import COMPONENTS, RULES, Instance, Proposal, Result, Unmatched
 from matching.flow import b_matching, matching_duals
-from matching.rules import Candidates, Tables, build_tables, exclusion_zone
+from matching.rules import Candidates, Tables, build_tables
 from matching.scoring import ScoreModel
 
 __all__ = ["solve"]
@@ -163,9 +163,9 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
     kept = 0
     clock.tell("candidates", 0.0)
     for hs in cand.household_chunks():
-        u, h = cand.expand(hs)
+        u, h, zone = cand.expand(hs)
         done += len(u)
-        u, h = cand.evaluate(u, h, count=True)
+        u, h = cand.evaluate(u, h, zone, count=True)
         free = ~locked_u[u] & ~locked_h[h]
         u, h = u[free], h[free]
         if len(u) == 0:
@@ -313,9 +313,9 @@ def _price(cand: Candidates, model: ScoreModel, pi_h: IntArray, pi_u: IntArray,
                          minlength=t.n_h).astype(np.int64)[hs]
     found: list[tuple[IntArray, IntArray, IntArray]] = []
     for chunk in cand.household_chunks(hs, weight):
-        u, h = cand.expand(chunk, lambda rh, rb: bound[rh] > bmin[rb])
+        u, h, zone = cand.expand(chunk, lambda rh, rb: bound[rh] > bmin[rb])
         keep = bound[h] > pi_u[u]
-        u, h = cand.evaluate_cheap(u[keep], h[keep])
+        u, h, zone = cand.evaluate_cheap(u[keep], h[keep], zone[keep])
         if len(u) == 0:
             continue
         w = model.h_part[h] + model.pair_part(u, h)
@@ -323,7 +323,7 @@ def _price(cand: Candidates, model: ScoreModel, pi_h: IntArray, pi_u: IntArray,
         pos = profit > 0
         u, h, w, profit = u[pos], h[pos], w[pos], profit[pos]
         # The costliest rule last, on the few pairs that would improve the matching.
-        safe = exclusion_zone(t, u, h)
+        safe = cand.zones_ok(u, h, zone[pos])
         u, h, w, profit = u[safe], h[safe], w[safe], profit[safe]
         if len(u):
             sel = top_k_mask(h, profit, PRICING_PER_HOUSEHOLD)
