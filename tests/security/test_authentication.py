@@ -140,15 +140,56 @@ def test_login_is_rate_limited_per_ip(limited, app, db):
     assert other.status_code == 200
 
 
-def test_rate_limits_are_shared_through_redis_when_configured(app_config, database_url):
-    from tests.conftest import make_config
-    from web import create_app
+@pytest.fixture
+def redis_url(tmp_path):  # type: ignore[no-untyped-def]
+    """A private redis-server on a free port, stopped after the test."""
+    import shutil
+    import socket
+    import subprocess
+    import time
 
-    app = create_app(make_config(database_url, REDIS_URL="redis://127.0.0.1:6399/0"))
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",  # noqa: S603
+                             "--appendonly", "no", "--dir", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6399/0"
+        for _ in range(50):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0"
     finally:
-        app.extensions["db"].dispose()
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture
+def redis_limited(app_config, redis_url):  # type: ignore[no-untyped-def]
+    app_config.update(RATELIMIT_ENABLED=True, REDIS_URL=redis_url, RATELIMIT_STORAGE_URI="memory://")
+
+
+def test_rate_limits_are_kept_in_redis_when_configured(redis_limited, redis_url, app, db):
+    """With REDIS_URL, counters live in Redis: every worker process shares them."""
+    import redis
+
+    assert app.config["RATELIMIT_STORAGE_URI"] == redis_url
+    user = factories.create_user(db)
+    db.commit()
+    codes = [app.test_client().post("/connexion", data={"email": user.email, "password": "wrong password xyz"},
+                                    environ_base={"REMOTE_ADDR": f"10.1.0.{i}"}).status_code for i in range(6)]
+    assert codes == [200] * 5 + [429]
+    store = redis.Redis.from_url(redis_url)
+    try:
+        keys = [k.decode() for k in store.keys("*")]
+    finally:
+        store.close()
+    assert any("login-account:" + user.email in k for k in keys), keys
 
 
 # --- Second factor -----------------------------------------------------------------------
