@@ -169,8 +169,10 @@ def demo(port: int, no_serve: bool) -> None:
 @click.command("worker")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
               help="Jobs run at the same time (threads).")
+@click.option("--periodic/--no-periodic", default=True, show_default=True,
+              help="Also run the scheduled housekeeping: proposal expiry, e-mails, stale runs.")
 @with_appcontext
-def worker(workers: int) -> None:
+def worker(workers: int, periodic: bool) -> None:
     """Run background jobs (match runs) until interrupted; needed only when REDIS_URL is set."""
     from web import jobs
 
@@ -178,7 +180,7 @@ def worker(workers: int) -> None:
     if not app.config.get("REDIS_URL"):
         click.echo("REDIS_URL is not set: using the instance folder's queue "
                    "(serve and demo already run their own worker).", err=True)
-    jobs.run_consumer_forever(app, workers)
+    jobs.run_consumer_forever(app, workers, periodic=periodic)
 
 
 commands = [create_organisation, create_user, create_token, serve, demo, worker]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, has_request_context
-from huey import Huey, RedisHuey, SqliteHuey
+from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
 
 log = logging.getLogger(__name__)
@@ -66,8 +66,46 @@ def init_app(app: Flask) -> Jobs:
         _outside_request(_run_match, app, run_id, attempt)
 
     jobs.register("run_match", run_match)
+    _register_periodic(app, jobs)
     app.extensions["jobs"] = jobs
     return jobs
+
+
+def _register_periodic(app: Flask, jobs: Jobs) -> None:
+    """The housekeeping the platform needs on a schedule (run by consumers started with periodic=True).
+
+    Expiry is what makes "silence is a refusal" true without anyone's action; the outbox is
+    how e-mails leave. Both are safe if two consumers run them at once.
+    """
+    from web.cli_proposals import expire_overdue, send_queued
+
+    def expire() -> None:
+        with app.app_context():
+            log.info("%d proposal(s) expired", expire_overdue(app))
+
+    def send() -> None:
+        with app.app_context():
+            sent, failed = send_queued(app)
+            if sent or failed:
+                log.info("%d e-mail(s) sent, %d failed", sent, failed)
+
+    def stale_runs() -> None:
+        from services import runs
+
+        with app.app_context():
+            db = app.extensions["db"].sessionmaker()
+            try:
+                runs.fail_stale_runs(db, float(app.config.get("RUN_STALE_SECONDS") or 600))
+                db.commit()
+            finally:
+                db.close()
+
+    # Paris is UTC+1/+2: 00:10 UTC is after midnight in Paris all year round.
+    jobs.tasks["expire_proposals"] = jobs.huey.periodic_task(crontab(minute="10", hour="0"),
+                                                             name="expire_proposals")(expire)
+    jobs.tasks["send_outbox"] = jobs.huey.periodic_task(crontab(), name="send_outbox")(send)
+    jobs.tasks["fail_stale_runs"] = jobs.huey.periodic_task(crontab(minute="*/5"),
+                                                            name="fail_stale_runs")(stale_runs)
 
 
 _init_lock = threading.Lock()
@@ -123,11 +161,15 @@ class EmbeddedConsumer(Consumer):  # type: ignore[misc]
         pass
 
 
-def start_consumer(app: Flask, *, workers: int = 1, embedded: bool = True) -> Consumer:
-    """Start a consumer of the app's queue; embedded ones run in background threads."""
+def start_consumer(app: Flask, *, workers: int = 1, embedded: bool = True,
+                   periodic: bool = True) -> Consumer:
+    """Start a consumer of the app's queue; embedded ones run in background threads.
+
+    `periodic`: this consumer also runs the scheduled housekeeping (expiry, outbox, stale runs).
+    """
     jobs = get_jobs(app)
     cls = EmbeddedConsumer if embedded else Consumer
-    consumer = cls(jobs.huey, workers=workers, worker_type="thread", periodic=False,
+    consumer = cls(jobs.huey, workers=workers, worker_type="thread", periodic=periodic,
                    initial_delay=0.1, max_delay=1.0, check_worker_health=True)
     if embedded:
         consumer.start()
@@ -146,7 +188,7 @@ def stop_consumer(consumer: Consumer) -> None:
     consumer.stop(graceful=True)
 
 
-def run_consumer_forever(app: Flask, workers: int) -> None:
+def run_consumer_forever(app: Flask, workers: int, *, periodic: bool = True) -> None:
     """Run a consumer in the foreground until SIGINT/SIGTERM (the `worker` command)."""
-    consumer = start_consumer(app, workers=workers, embedded=False)
+    consumer = start_consumer(app, workers=workers, embedded=False, periodic=periodic)
     consumer.run()
