@@ -129,10 +129,17 @@ def _reach(user: User) -> sa.ColumnElement[bool]:
     return sa.false()
 
 
+def _with_parties() -> tuple[Any, ...]:
+    """Load each proposal's unit and landlord, household and association with the list
+    (one statement per relation for the whole page, not one per row)."""
+    return (so.selectinload(Proposal.unit).selectinload(Unit.landlord),
+            so.selectinload(Proposal.household).selectinload(Household.association))
+
+
 def list_for(session: so.Session, user: User, *, page: int = 1, per_page: int = 25,
              statuses: tuple[str, ...] | None = None) -> Page[Proposal]:
     """The released proposals on the user's side, those waiting for an answer first."""
-    stmt = sa.select(Proposal).where(_reach(user), _released())
+    stmt = sa.select(Proposal).where(_reach(user), _released()).options(*_with_parties())
     if statuses:
         stmt = stmt.where(Proposal.status.in_(statuses))
     waiting = sa.case((Proposal.status.in_(OPEN_STATUSES + ("commission_accepted",)), 0), else_=1)
@@ -162,6 +169,7 @@ def landlord_board(session: so.Session, user: User, *, page: int = 1,
     if candidates:
         for proposal in session.scalars(
             sa.select(Proposal).where(Proposal.unit_id.in_(candidates), _released())
+            .options(*_with_parties())
             .order_by(Proposal.created_at.desc(), Proposal.rank)
         ):
             candidates[proposal.unit_id].append(proposal)
@@ -172,6 +180,23 @@ def decisions_of(session: so.Session, proposal: Proposal) -> dict[str, Decision]
     """The decisions taken on a proposal, by step."""
     return {d.step: d for d in session.scalars(
         sa.select(Decision).where(Decision.proposal_id == proposal.id).order_by(Decision.id))}
+
+
+def decisions_by_proposal(session: so.Session,
+                          proposals: list[Proposal]) -> dict[int, dict[str, Decision]]:
+    """The decisions taken on each of `proposals` (by proposal id, then by step), in one query."""
+    found: dict[int, dict[str, Decision]] = {p.id: {} for p in proposals}
+    if found:
+        for d in session.scalars(sa.select(Decision).where(Decision.proposal_id.in_(found))
+                                 .order_by(Decision.id)):
+            found[d.proposal_id][d.step] = d
+    return found
+
+
+def accepted_by_household(decisions: dict[str, Decision]) -> bool:
+    """Whether these decisions (of one proposal, by step) include the household's yes."""
+    household = decisions.get("household")
+    return household is not None and household.outcome == "accept"
 
 
 def household_has_accepted(session: so.Session, proposal: Proposal) -> bool:

@@ -113,15 +113,9 @@ CASES = {
     "coordinator run review page": Case("coordinator", _review_run, _proposal_in_review, _run_page,
                                         text=_unit_reference, shows=20),
     "association proposals page": Case("association", _released_run, _proposal_to_association,
-                                       lambda _s: "/association/propositions", text=_public_id,
-                                       known_n_plus_1=(
-                                           "services.proposals.list_for lazy-loads each proposal's unit, "
-                                           "household and landlord (3 statements a row)")),
+                                       lambda _s: "/association/propositions", text=_public_id),
     "landlord proposals page": Case("landlord", _released_run, _proposal_to_landlord,
-                                    lambda _s: "/bailleur/propositions", text=_unit_reference,
-                                    known_n_plus_1=(
-                                        "services.proposals.landlord_board loads each candidate's decisions "
-                                        "and looks its household decision up (2 statements a row)")),
+                                    lambda _s: "/bailleur/propositions", text=_unit_reference),
     "units API": Case("landlord", _nothing, _unit, lambda _s: "/api/v1/units?per_page=100"),
     "households API": Case("association", _nothing, _household, lambda _s: "/api/v1/households?per_page=100",
                            known_n_plus_1=(
@@ -131,15 +125,9 @@ CASES = {
                               lambda run: f"/api/v1/match-runs/{run.public_id}/proposals?per_page=100",
                               text=_unit_id),
     "association proposals API": Case("association", _released_run, _proposal_to_association,
-                                      lambda _s: "/api/v1/proposals?per_page=100", text=_public_id,
-                                      known_n_plus_1=(
-                                          "web/api/proposals.py lazy-loads each proposal's decisions, household, "
-                                          "unit and landlord (4 statements a row)")),
+                                      lambda _s: "/api/v1/proposals?per_page=100", text=_public_id),
     "landlord proposals API": Case("landlord", _released_run, _proposal_to_landlord,
-                                   lambda _s: "/api/v1/proposals?per_page=100", text=_public_id,
-                                   known_n_plus_1=(
-                                       "web/api/proposals.py lazy-loads each proposal's decisions and unit, "
-                                       "and looks its household decision up (3 statements a row)")),
+                                   lambda _s: "/api/v1/proposals?per_page=100", text=_public_id),
 }
 
 

@@ -16,7 +16,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
 
-from models import Proposal, User
+from models import Decision, Proposal, User
 from models.runs import DECISION_STEPS, PROPOSAL_STATUSES
 from services import profiles
 from services import proposals as svc
@@ -146,13 +146,15 @@ class ProposalDecisionArgs(Schema):
                                                   "(landlord, default) or lease (landlord)"})
 
 
-def view(proposal: Proposal, user: User) -> dict[str, Any]:
-    """The proposal as `user` may see it, through that side's schema."""
-    db = get_session()
+def view(proposal: Proposal, user: User, by_step: dict[str, Decision] | None = None) -> dict[str, Any]:
+    """The proposal as `user` may see it, through that side's schema (`by_step`: its
+    decisions, when the caller read those of a whole page at once)."""
+    if by_step is None:
+        by_step = svc.decisions_of(get_session(), proposal)
     decisions = [
         {"step": d.step, "outcome": d.outcome, "decided_at": d.decided_at,
          "reason": None if (user.role == "landlord" and d.step == "household") else d.reason}
-        for d in svc.decisions_of(db, proposal).values()
+        for d in by_step.values()
     ]
     data: dict[str, Any] = {
         "id": proposal.public_id, "status": proposal.status, "rank": proposal.rank,
@@ -166,7 +168,7 @@ def view(proposal: Proposal, user: User) -> dict[str, Any]:
         return AssociationProposalSchema().dump(data)  # type: ignore[no-any-return]
     data["unit"] = {"id": proposal.unit.public_id, "reference": proposal.unit.reference}
     data["profile"] = (profiles.landlord_profile(proposal).as_dict()
-                       if svc.household_has_accepted(db, proposal) else None)
+                       if svc.accepted_by_household(by_step) else None)
     return LandlordProposalSchema().dump(data)  # type: ignore[no-any-return]
 
 
@@ -185,7 +187,8 @@ class Proposals(MethodView):
         status = args.get("status")
         page = svc.list_for(get_session(), user, page=args["page"], per_page=args["per_page"],
                             statuses=(status,) if status else None)
-        return jsonify({"items": [view(p, user) for p in page.items], "page": page.page,
+        decisions = svc.decisions_by_proposal(get_session(), page.items)
+        return jsonify({"items": [view(p, user, decisions[p.id]) for p in page.items], "page": page.page,
                         "per_page": page.per_page, "total": page.total, "pages": page.pages})
 
 

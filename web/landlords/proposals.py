@@ -21,7 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 from matching import geo
-from models import Proposal
+from models import Decision, Proposal
 from services import notifications, profiles
 from services import proposals as svc
 from services.errors import Conflict, ValidationError
@@ -71,13 +71,15 @@ def _forms(public_id: str, failed: FlaskForm | None = None, kind: str | None = N
     return SimpleNamespace(**forms)
 
 
-def _card(proposal: Proposal) -> dict[str, Any]:
-    """What the page shows of one candidate."""
-    db = get_session()
-    accepted = svc.household_has_accepted(db, proposal)
+def _card(proposal: Proposal, decisions: dict[str, Decision] | None = None) -> dict[str, Any]:
+    """What the page shows of one candidate (`decisions`: its decisions by step, when the
+    caller read those of a whole page at once)."""
+    if decisions is None:
+        decisions = svc.decisions_of(get_session(), proposal)
+    accepted = svc.accepted_by_household(decisions)
     return {"proposal": proposal, "forms": _forms(proposal.public_id),
             "profile": profiles.landlord_profile(proposal) if accepted else None,
-            "decisions": svc.decisions_of(db, proposal)}
+            "decisions": decisions}
 
 
 def _commune_name(code: str) -> str:
@@ -96,7 +98,8 @@ def proposals():  # type: ignore[no-untyped-def]
     units, candidates = svc.landlord_board(db, current_user,
                                            page=request.args.get("page", 1, type=int),
                                            per_page=current_app.config["PAGE_SIZE"])
-    board = [(unit, _commune_name(unit.commune), [_card(p) for p in candidates[unit.id]])
+    decisions = svc.decisions_by_proposal(db, [p for ps in candidates.values() for p in ps])
+    board = [(unit, _commune_name(unit.commune), [_card(p, decisions[p.id]) for p in candidates[unit.id]])
              for unit in units.items]
     return render_template("landlords/proposals/board.html", page=units, board=board,
                            labels=svc.STATUS_LABELS, reason_label=svc.reason_label)
