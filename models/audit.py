@@ -17,6 +17,8 @@ class AuditEvent(Base):
     __table_args__ = (
         sa.CheckConstraint("outcome IN ('success', 'failure', 'denied')", name="outcome"),
         sa.Index("ix_audit_events_object", "object_type", "object_id"),
+        # The audit page's filter: an action (prefix) over a period.
+        sa.Index("ix_audit_events_action_at", "action", "at"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

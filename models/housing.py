@@ -53,6 +53,8 @@ class Unit(Base):
         sa.CheckConstraint("lon IS NULL OR (lon >= -180 AND lon <= 180)", name="lon_range"),
         sa.CheckConstraint("location_uncertainty_km >= 0", name="uncertainty_positive"),
         sa.Index("ix_units_department_status", "department", "status"),
+        # The landlord's lists and counts by status.
+        sa.Index("ix_units_landlord_status", "landlord_id", "status"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -114,6 +116,9 @@ class Household(Base):
             name="consent_before_activation",
         ),
         sa.Index("ix_households_association_status", "association_id", "status"),
+        # The coordination's lists by status, most urgent first; the purge of closed files.
+        sa.Index("ix_households_status_urgency", "status", "urgency"),
+        sa.Index("ix_households_status_closed_at", "status", "closed_at"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

@@ -153,6 +153,10 @@ class Proposal(Base):
             postgresql_where=sa.text(_promised),
         ),
         sa.Index("ix_proposals_run_status", "run_id", "status"),
+        # Each side's lists and the "busy" checks of a unit or a household; the expiry job.
+        sa.Index("ix_proposals_unit_status", "unit_id", "status"),
+        sa.Index("ix_proposals_household_status", "household_id", "status"),
+        sa.Index("ix_proposals_status_deadline", "status", "deadline"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 01:28:12.300173
+Create Date: 2026-11-23 02:19:31.462458
 """
 
 from alembic import op
@@ -108,6 +108,8 @@ def upgrade():
     with op.batch_alter_table("households", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_households_association_id"), ["association_id"], unique=False)
         batch_op.create_index("ix_households_association_status", ["association_id", "status"], unique=False)
+        batch_op.create_index("ix_households_status_closed_at", ["status", "closed_at"], unique=False)
+        batch_op.create_index("ix_households_status_urgency", ["status", "urgency"], unique=False)
 
     op.create_table(
         "units",
@@ -160,6 +162,7 @@ def upgrade():
     with op.batch_alter_table("units", schema=None) as batch_op:
         batch_op.create_index("ix_units_department_status", ["department", "status"], unique=False)
         batch_op.create_index(batch_op.f("ix_units_landlord_id"), ["landlord_id"], unique=False)
+        batch_op.create_index("ix_units_landlord_status", ["landlord_id", "status"], unique=False)
 
     op.create_table(
         "users",
@@ -244,6 +247,7 @@ def upgrade():
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_events_action"), ["action"], unique=False)
+        batch_op.create_index("ix_audit_events_action_at", ["action", "at"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_events_actor_id"), ["actor_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_events_at"), ["at"], unique=False)
         batch_op.create_index("ix_audit_events_object", ["object_type", "object_id"], unique=False)
@@ -454,8 +458,11 @@ def upgrade():
     )
     with op.batch_alter_table("proposals", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_proposals_household_id"), ["household_id"], unique=False)
+        batch_op.create_index("ix_proposals_household_status", ["household_id", "status"], unique=False)
         batch_op.create_index("ix_proposals_run_status", ["run_id", "status"], unique=False)
+        batch_op.create_index("ix_proposals_status_deadline", ["status", "deadline"], unique=False)
         batch_op.create_index(batch_op.f("ix_proposals_unit_id"), ["unit_id"], unique=False)
+        batch_op.create_index("ix_proposals_unit_status", ["unit_id", "status"], unique=False)
         batch_op.create_index(
             "uq_proposals_household_promised",
             ["household_id"],
@@ -515,8 +522,11 @@ def downgrade():
             sqlite_where=sa.text("status IN ('commission_accepted', 'leased')"),
             postgresql_where=sa.text("status IN ('commission_accepted', 'leased')"),
         )
+        batch_op.drop_index("ix_proposals_unit_status")
         batch_op.drop_index(batch_op.f("ix_proposals_unit_id"))
+        batch_op.drop_index("ix_proposals_status_deadline")
         batch_op.drop_index("ix_proposals_run_status")
+        batch_op.drop_index("ix_proposals_household_status")
         batch_op.drop_index(batch_op.f("ix_proposals_household_id"))
 
     op.drop_table("proposals")
@@ -548,6 +558,7 @@ def downgrade():
         batch_op.drop_index("ix_audit_events_object")
         batch_op.drop_index(batch_op.f("ix_audit_events_at"))
         batch_op.drop_index(batch_op.f("ix_audit_events_actor_id"))
+        batch_op.drop_index("ix_audit_events_action_at")
         batch_op.drop_index(batch_op.f("ix_audit_events_action"))
 
     op.drop_table("audit_events")
@@ -560,11 +571,14 @@ def downgrade():
 
     op.drop_table("users")
     with op.batch_alter_table("units", schema=None) as batch_op:
+        batch_op.drop_index("ix_units_landlord_status")
         batch_op.drop_index(batch_op.f("ix_units_landlord_id"))
         batch_op.drop_index("ix_units_department_status")
 
     op.drop_table("units")
     with op.batch_alter_table("households", schema=None) as batch_op:
+        batch_op.drop_index("ix_households_status_urgency")
+        batch_op.drop_index("ix_households_status_closed_at")
         batch_op.drop_index("ix_households_association_status")
         batch_op.drop_index(batch_op.f("ix_households_association_id"))
 
