@@ -19,7 +19,7 @@ import sqlalchemy.orm as so
 from matching import instance_from_dict
 from matching.validation import pair_failures
 from models import Household, Proposal, Unit, User
-from services import runs
+from services import audit, runs
 from services.proposals import OPEN_STATUSES, _cancel
 
 # Proposals still waiting for someone's decision (before release too).
@@ -68,7 +68,17 @@ def recheck_open_proposals(session: so.Session, *, household: Household | None =
         stmt = stmt.where(Proposal.household_id == household.id)
     if unit is not None:
         stmt = stmt.where(Proposal.unit_id == unit.id)
-    unsafe = [p for p in session.scalars(stmt.order_by(Proposal.id)) if broken_rules(p)]
-    if unsafe:
-        _cancel(session, unsafe, actor, base_url=base_url)
-    return unsafe
+    unsafe = {p: broken_rules(p) for p in session.scalars(stmt.order_by(Proposal.id))}
+    unsafe = {p: rules for p, rules in unsafe.items() if rules}
+    # Not yet released: nobody was told, the coordinator sees it set aside and why.
+    for proposal, rules in unsafe.items():
+        if proposal.status == "review":
+            proposal.status = "dropped"
+            proposal.drop_reason = "Plus conforme aux règles : " + ", ".join(rules)
+            audit.record(session, "proposal.drop", actor=actor, object_type="proposal",
+                         object_id=proposal.public_id)
+    released = [p for p in unsafe if p.status != "dropped"]
+    if released:
+        _cancel(session, released, actor, base_url=base_url)
+    session.flush()
+    return list(unsafe)

@@ -422,6 +422,10 @@ def update_unit(session: so.Session, unit: Unit, changes: Mapping[str, Any], *,
         setattr(unit, name, value)
     session.flush()
     audit.record(session, "unit.update", actor=actor, object_type="unit", object_id=unit.public_id)
+    # Proposals of a run still under review were checked against the old facts.
+    from services.safety import recheck_open_proposals
+
+    recheck_open_proposals(session, unit=unit, actor=actor)
     return unit
 
 

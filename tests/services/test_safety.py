@@ -65,3 +65,18 @@ def test_a_promised_or_leased_proposal_is_left_to_people(db):
                                 actor=None)
     db.expire_all()
     assert db.get(Proposal, inside.id).status == "leased"
+
+
+def test_moving_a_unit_under_review_into_her_zone_cancels_the_proposal(db):
+    from services import units
+
+    unit = factories.create_unit(db, commune="59183", department="59", lat=51.0344, lon=2.3768)
+    household = factories.create_household(db)  # never within 10 km of (50.7236, 3.1610)
+    run = factories.create_run(db, status="succeeded", released_at=None)
+    proposal = factories.create_proposal(db, unit=unit, household=household, run=run, status="review")
+    assert broken_rules(proposal) == []
+    units.update_unit(db, unit, {"commune": "59512", "lat": 50.6942, "lon": 3.1746})  # Roubaix
+    db.expire_all()
+    dropped = db.get(Proposal, proposal.id)
+    assert dropped.status == "dropped"  # never released: set aside for the coordinator, with why
+    assert "exclusion_zone" in dropped.drop_reason
