@@ -521,6 +521,62 @@ def create_household(session: so.Session, association: Organisation, data: Any, 
     return household
 
 
+def import_households(session: so.Session, association: Organisation, rows: Iterable[Any], *,
+                      actor: User | None, activate: bool = False) -> int:
+    """Create many households of the association at once: every row or none. The count.
+
+    Each row goes through `validate_household_fields` (the form's and the API's rules);
+    references must be new (in the rows and among the association's households). Only
+    then are all households added in one flush, with ONE audit event ``household.import``
+    for the whole batch: object ``household_import``, id ``<association code>:<count>``
+    (the count, never anything about a household).
+
+    :param activate: the rows are activated at once (each must then carry
+        ``consent_recorded_on``); one more event, ``household.activate``, for the batch.
+    :raise ValidationError: ``errors`` maps ``rows[i].<field>`` (``i`` from 0, as given) to
+        its French messages; nothing is added.
+    """
+    today = dt.date.today()
+    errors = _Errors()
+    cleaned: list[dict[str, Any]] = []
+    existing = set(session.scalars(sa.select(Household.reference)
+                                   .where(Household.association_id == association.id)))
+    first: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        try:
+            values = validate_household_fields(row, today=today)
+        except ValidationError as exc:
+            for path, messages in exc.errors.items():
+                for message in messages if isinstance(messages, list) else [messages]:
+                    errors.add(f"rows[{i}].{path}", message)
+            continue
+        reference = values["reference"]
+        if reference in existing:
+            errors.add(f"rows[{i}].reference",
+                       _l("Vous avez déjà un ménage avec cette référence : %(ref)s.", ref=reference))
+        elif reference in first:
+            errors.add(f"rows[{i}].reference", _l("Référence %(ref)s déjà présente dans rows[%(index)d].",
+                                                   ref=reference, index=first[reference]))
+        else:
+            first[reference] = i
+        if activate and values["consent_recorded_on"] is None:
+            errors.add(f"rows[{i}].consent_recorded_on",
+                       _l("Le consentement de la personne est nécessaire pour activer la demande : "
+                          "indiquez la date à laquelle il a été recueilli."))
+        cleaned.append(values)
+    if errors:
+        raise ValidationError(dict(errors))
+    now = utcnow()
+    extra: dict[str, Any] = {"status": "active", "activated_at": now} if activate else {"status": "draft"}
+    session.add_all([Household(association=association, **extra, **values) for values in cleaned])
+    session.flush()
+    batch = f"{association.code}:{len(cleaned)}"
+    audit.record(session, "household.import", actor=actor, object_type="household_import", object_id=batch)
+    if activate:
+        audit.record(session, "household.activate", actor=actor, object_type="household_import", object_id=batch)
+    return len(cleaned)
+
+
 def update_household(session: so.Session, household: Household, data: Any, *, actor: User | None,
                      text: bool = False, partial: bool = True) -> Household:
     """Change some fields of a household (every field with `partial=False`, as the page form does)."""
