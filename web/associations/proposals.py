@@ -18,11 +18,12 @@ from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
-from services import notifications, profiles
+from services import profiles
 from services import proposals as svc
 from services.errors import Conflict, ValidationError
 from web.associations import bp
 from web.db import get_session
+from web.notifications import add_notification_pages
 
 
 class AcceptForm(FlaskForm):
@@ -115,23 +116,4 @@ def decline(public_id: str):  # type: ignore[no-untyped-def]
     return redirect(url_for(".proposal", public_id=public_id), 303)
 
 
-class ReadForm(FlaskForm):
-    """Mark every notification read: only the CSRF token."""
-
-
-@bp.route("/notifications")
-def notifications_page():  # type: ignore[no-untyped-def]
-    """The association's notifications, newest first."""
-    db = get_session()
-    return render_template("associations/proposals/notifications.html",
-                           items=notifications.for_user(db, current_user),
-                           unread=notifications.unread_count(db, current_user), form=ReadForm())
-
-
-@bp.route("/notifications/lues", methods=["POST"])
-def notifications_read():  # type: ignore[no-untyped-def]
-    """Mark the notifications read."""
-    if ReadForm().validate_on_submit():
-        notifications.mark_all_read(get_session(), current_user)
-        get_session().commit()
-    return redirect(url_for(".notifications_page"), 303)
+add_notification_pages(bp)

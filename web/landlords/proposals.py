@@ -22,11 +22,12 @@ from wtforms.validators import InputRequired
 
 from matching import geo
 from models import Decision, Proposal
-from services import notifications, profiles
+from services import profiles
 from services import proposals as svc
 from services.errors import Conflict, ValidationError
 from web.db import get_session
 from web.landlords import bp
+from web.notifications import add_notification_pages
 
 
 class CommissionAcceptForm(FlaskForm):
@@ -46,9 +47,6 @@ class RefusalForm(FlaskForm):
 class LeaseForm(FlaskForm):
     """The lease is signed: only the CSRF token."""
 
-
-class ReadForm(FlaskForm):
-    """Mark every notification read: only the CSRF token."""
 
 
 # Each form of each candidate has its own prefix, so that ids stay unique on a page that
@@ -183,19 +181,4 @@ def lease_failed(public_id: str):  # type: ignore[no-untyped-def]
                    decision="decline", step="lease")
 
 
-@bp.route("/notifications")
-def notifications_page():  # type: ignore[no-untyped-def]
-    """The landlord's notifications, newest first."""
-    db = get_session()
-    return render_template("landlords/proposals/notifications.html",
-                           items=notifications.for_user(db, current_user),
-                           unread=notifications.unread_count(db, current_user), form=ReadForm())
-
-
-@bp.route("/notifications/lues", methods=["POST"])
-def notifications_read():  # type: ignore[no-untyped-def]
-    """Mark the notifications read."""
-    if ReadForm().validate_on_submit():
-        notifications.mark_all_read(get_session(), current_user)
-        get_session().commit()
-    return redirect(url_for(".notifications_page"), 303)
+add_notification_pages(bp)
