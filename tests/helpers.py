@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
+from flask import Flask
 
 
 @contextmanager
@@ -27,3 +28,22 @@ def scratch_database(base_url: str, tmp_path: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+@contextmanager
+def app_on_scratch_database(database_url: str, tmp_path: Path, **config: object) -> Iterator[Flask]:
+    """An app on a fresh database with the models' schema, where every request commits for real."""
+    import models
+    from tests.conftest import make_config
+    from web import create_app
+
+    with scratch_database(database_url, tmp_path) as url:
+        engine = sa.create_engine(url)
+        models.Base.metadata.create_all(engine)
+        engine.dispose()
+        app = create_app(make_config(url, **config))
+        app.instance_path = str(tmp_path)
+        try:
+            yield app
+        finally:
+            app.extensions["db"].dispose()

@@ -17,13 +17,10 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-import models
 from models import ApiToken, Decision, Proposal, Unit, utcnow
 from services import accounts
 from tests import factories
-from tests.conftest import make_config
-from tests.helpers import scratch_database
-from web import create_app
+from tests.helpers import app_on_scratch_database
 
 pytestmark = [
     pytest.mark.postgres,
@@ -37,14 +34,8 @@ THREADS = 20
 @pytest.fixture
 def live_app(database_url: str, tmp_path: Any) -> Iterator[Any]:
     """An app on a database of its own, where each request commits for real."""
-    with scratch_database(database_url, tmp_path) as url:
-        engine = sa.create_engine(url)
-        models.Base.metadata.create_all(engine)
-        engine.dispose()
-        app = create_app(make_config(url))
-        app.instance_path = str(tmp_path)
+    with app_on_scratch_database(database_url, tmp_path) as app:
         yield app
-        app.extensions["db"].dispose()
 
 
 def _setup(app: Any, candidates: int) -> tuple[str, list[str]]:

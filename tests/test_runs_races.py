@@ -17,14 +17,11 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-import models
 from models import ApiToken, MatchRun, utcnow
 from models.runs import MatchRunLock
 from services import accounts
 from tests import factories
-from tests.conftest import make_config
-from tests.helpers import scratch_database
-from web import create_app
+from tests.helpers import app_on_scratch_database
 from web.jobs import get_jobs
 
 pytestmark = [
@@ -39,14 +36,9 @@ THREADS = 10
 @pytest.fixture
 def live_app(database_url: str, tmp_path: Any) -> Iterator[Any]:
     """An app on a database of its own, each request committing for real, jobs left queued."""
-    with scratch_database(database_url, tmp_path) as url:
-        engine = sa.create_engine(url)
-        models.Base.metadata.create_all(engine)
-        engine.dispose()
-        app = create_app(make_config(url, JOBS_IMMEDIATE=False, JOBS_SQLITE_PATH=str(tmp_path / "jobs.sqlite")))
-        app.instance_path = str(tmp_path)
+    with app_on_scratch_database(database_url, tmp_path, JOBS_IMMEDIATE=False,
+                                 JOBS_SQLITE_PATH=str(tmp_path / "jobs.sqlite")) as app:
         yield app
-        app.extensions["db"].dispose()
 
 
 def _token(app: Any) -> str:
