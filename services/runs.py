@@ -856,14 +856,18 @@ def execute_run(sessionmaker: Callable[[], so.Session], run_id: int, attempt: in
     try:
         with _Heartbeat(reporter, settings.heartbeat_s):
             as_of = today()
+            clock = [time.perf_counter()]
             with sessionmaker() as s:
                 run = s.get(MatchRun, run_id)
                 assert run is not None
                 built = build_instance(s, run, as_of)
+            clock.append(time.perf_counter())
             reporter.set("candidates", 0.10, force=True)
             result = matching.solve(built.instance, time_limit_s=settings.time_limit_s, progress=reporter.solver)
+            clock.append(time.perf_counter())
             reporter.our_phase("checking")
             violations = matching.check(built.instance, result)
+            clock.append(time.perf_counter())
             if violations:
                 # Never stored, never shown: the independent checker has the last word.
                 log.error("run %s: result refused by the checker: %s", run_id, violations[:20])
@@ -874,7 +878,10 @@ def execute_run(sessionmaker: Callable[[], so.Session], run_id: int, attempt: in
                              n=len(violations), detail=detail)))
                 return "failed"
             reporter.our_phase("storing")
-            return _store(sessionmaker, run_id, attempt, built, result, as_of)
+            # Seconds of each phase of the job, in the run's stats (`job_timings`).
+            timings = {name: round(clock[i + 1] - clock[i], 3) for i, name in enumerate(("build_s", "solve_s",
+                                                                                         "check_s"))}
+            return _store(sessionmaker, run_id, attempt, built, result, as_of, timings)
     except Exception as exc:  # noqa: BLE001 - any failure of the job fails the run, with its reason
         log.exception("run %s attempt %s failed", run_id, attempt)
         _fail(sessionmaker, run_id, attempt,
@@ -889,8 +896,9 @@ def _insert_proposals(session: so.Session, rows: list[dict[str, Any]]) -> None:
 
 
 def _store(sessionmaker: Callable[[], so.Session], run_id: int, attempt: int, built: BuiltInstance,
-           result: matching.Result, as_of: dt.date) -> str:
+           result: matching.Result, as_of: dt.date, timings: dict[str, float] | None = None) -> str:
     """Store every proposal and the run's outcome in one transaction: all of it or nothing."""
+    started = time.perf_counter()
     doc = matching.result_to_dict(result)
     now = utcnow()
     rows = []
@@ -911,6 +919,8 @@ def _store(sessionmaker: Callable[[], so.Session], run_id: int, attempt: int, bu
             return "skipped"
         _insert_proposals(s, rows)
         run.status, run.phase, run.progress = "succeeded", "done", 1.0
+        # store_s: until the proposals are inserted (the commit follows).
+        stats["job_timings"] = {**(timings or {}), "store_s": round(time.perf_counter() - started, 3)}
         run.stats = json.loads(json.dumps(stats, default=float))
         urgency = {h.id: h.urgency for h in built.instance.households}
         # Most urgent first: the coordinator reads those before anyone else.

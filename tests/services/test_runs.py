@@ -220,6 +220,10 @@ def test_a_run_stores_checked_proposals_with_their_score_explained(app, db, coor
     assert run.unmatched == [{"household": excluded.public_id, "reasons": ["exclusion_zone"]}]
     assert run.stats["matched"] == 2 and run.stats["proposals"] == len(proposals)
     assert run.stats["units"] == 2 and run.stats["households"] == 3
+    # How long each phase of the job took, for the operators (and benchmarks/region.py).
+    timings = run.stats["job_timings"]
+    assert set(timings) == {"build_s", "solve_s", "check_s", "store_s"}
+    assert all(isinstance(t, float) and t >= 0 for t in timings.values())
     assert db.scalar(sa.select(sa.func.count()).select_from(MatchRunLock)) == 0
     assert actions(db, run.public_id) == ["run.start", "run.succeeded"]
 
