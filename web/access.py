@@ -92,6 +92,7 @@ ACCESS: dict[str, Rule] = {
     "coordinators.drop_proposal": COORDINATOR,
     "coordinators.release_run": COORDINATOR,
     "coordinators.restart_run": COORDINATOR,
+    "coordinators.policy": COORDINATOR,
     # The monitoring committee's pages.
     "committee.index": COMMITTEE,
     "committee.needs": COMMITTEE,
