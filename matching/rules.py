@@ -107,6 +107,7 @@ class Tables:
     occ_lo: IntArray
     occ_hi: IntArray
     ceilings: FloatArray
+    ceilings_flat: FloatArray
     # units
     u_dept: IntArray
     u_commune: IntArray
@@ -157,6 +158,7 @@ class Tables:
     pref_lon: FloatArray
     pref_cos: FloatArray
     forbidden_keys: IntArray
+    h_has_forbidden: BoolArray
 
 
 def build_tables(instance: Instance) -> Tables:
@@ -243,6 +245,7 @@ def build_tables(instance: Instance) -> Tables:
         occ_lo=occ_lo,
         occ_hi=occ_hi,
         ceilings=ceilings,
+        ceilings_flat=np.concatenate([np.full(6, np.inf), ceilings.ravel()]),
         u_dept=commune_dept[np.array([communes[u.commune] for u in units], dtype=np.int64)]
         if units else np.zeros(0, dtype=np.int64),
         u_commune=np.array([communes[u.commune] for u in units], dtype=np.int64),
@@ -293,6 +296,9 @@ def build_tables(instance: Instance) -> Tables:
         pref_lon=np.array([q.lon for q in flat_pref], dtype=np.float64),
         pref_cos=np.cos(np.radians(pref_lat)),
         forbidden_keys=np.unique(np.array(keys, dtype=np.int64)),
+        h_has_forbidden=np.isin(np.arange(len(households)),
+                                np.array([hid[f.household] for f in instance.forbidden],
+                                         dtype=np.int64)),
     )
 
 
@@ -411,25 +417,22 @@ def search_area(t: Tables, u: IntArray, h: IntArray) -> BoolArray:
 
 def forbidden(t: Tables, u: IntArray, h: IntArray) -> BoolArray:
     """Rule 8 (decisions): a forbidden pair is never proposed."""
+    ok = np.ones(len(u), dtype=np.bool_)
     if len(t.forbidden_keys) == 0:
-        return np.ones(len(u), dtype=np.bool_)
-    keys = h.astype(np.int64) * t.n_u + u
-    pos = np.searchsorted(t.forbidden_keys, keys)
-    pos = np.minimum(pos, len(t.forbidden_keys) - 1)
-    ok: BoolArray = t.forbidden_keys[pos] != keys
+        return ok
+    idx = np.flatnonzero(t.h_has_forbidden[h])
+    keys = h[idx].astype(np.int64) * t.n_u + u[idx]
+    pos = np.minimum(np.searchsorted(t.forbidden_keys, keys), len(t.forbidden_keys) - 1)
+    ok[idx] = t.forbidden_keys[pos] != keys
     return ok
 
 
 def income_ceiling(t: Tables, u: IntArray, h: IntArray) -> BoolArray:
     """Rule 9: reference_income <= ceiling[financing][min(persons, 6) - 1] when both known."""
-    fin = t.u_fin[u]
-    ref = t.h_ref[h]
-    applies = (fin >= 0) & ~np.isnan(ref)
-    ok = np.ones(len(u), dtype=np.bool_)
-    if applies.any():
-        idx = np.flatnonzero(applies)
-        col = np.minimum(t.h_persons[h[idx]], 6) - 1
-        ok[idx] = ref[idx] <= t.ceilings[fin[idx], col]
+    # ceiling[financing, size]: -1 financing (none) reads +inf; NaN income compares True.
+    col = np.minimum(t.h_persons, 6) - 1
+    limit = t.ceilings_flat[(t.u_fin[u] + 1) * 6 + col[h]]
+    ok: BoolArray = ~(t.h_ref[h] > limit)
     return ok
 
 

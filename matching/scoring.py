@@ -144,6 +144,9 @@ class ScoreModel:
         self.h_waiting = waiting(t, everyone, self.w)
         #: household-only part of every score (urgency + waiting), cents
         self.h_part = self.h_urgency + self.h_waiting
+        #: largest pair part per household (no location bonus without preferred points)
+        self.h_pair_max = self.pair_max - np.where(
+            t.pref.count > 0, 0, round(self.w.location * 100)).astype(np.int64)
 
     def pair_components(self, u: IntArray, h: IntArray) -> dict[str, IntArray]:
         """The pair-dependent components, in cents."""

@@ -49,7 +49,7 @@ BoolArray = npt.NDArray[np.bool_]
 Progress = Callable[[str, float], None]
 
 #: Pairs kept per household and per unit in the first reduced set.
-TOP_PER_HOUSEHOLD = 10
+TOP_PER_HOUSEHOLD = 20
 TOP_PER_UNIT_EXTRA = 3
 #: New pairs added per household per pricing round (the most profitable ones).
 PRICING_PER_HOUSEHOLD = 8
@@ -297,7 +297,7 @@ def _price(cand: Candidates, model: ScoreModel, pi_h: IntArray, pi_u: IntArray,
     """Feasible pairs with positive reduced profit ``w - pi_h - pi_u``, or None if none."""
     t = cand.t
     # Upper bound of w - pi_h over all pairs of a household.
-    bound = model.h_part + model.pair_max - pi_h
+    bound = model.h_part + model.h_pair_max - pi_h
     # Smallest unit price of each bucket (units listed bucket by bucket in cand.perm).
     nonempty = cand.bucket_len > 0
     bmin = np.full(len(cand.bucket_len), _BIG, dtype=np.int64)
