@@ -263,12 +263,49 @@ def _commune_points() -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     return (np.radians(np.array([c.lat for c in items])), np.radians(np.array([c.lon for c in items])))
 
 
-def distance_to_france_km(lat: float, lon: float) -> float:
-    """Distance from a point to the nearest French commune's point (haversine)."""
+# Side of the cells that index the communes' points (degrees).
+CELL_DEGREES = 0.25
+
+
+@cache
+def _commune_cells() -> dict[tuple[int, int], np.ndarray[Any, Any]]:
+    """Indexes of the communes' points by cell of CELL_DEGREES (latitude, longitude)."""
     lats, lons = _commune_points()
-    phi, lam = math.radians(lat), math.radians(lon)
+    cells: dict[tuple[int, int], list[int]] = {}
+    for i, (la, lo) in enumerate(zip(np.degrees(lats).tolist(), np.degrees(lons).tolist(), strict=True)):
+        cells.setdefault((math.floor(la / CELL_DEGREES), math.floor(lo / CELL_DEGREES)), []).append(i)
+    return {key: np.array(value) for key, value in cells.items()}
+
+
+def _nearest_km(lats: np.ndarray[Any, Any], lons: np.ndarray[Any, Any], phi: float, lam: float) -> float:
     a = np.sin((lats - phi) / 2) ** 2 + math.cos(phi) * np.cos(lats) * np.sin((lons - lam) / 2) ** 2
     return float((2 * geo.EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))).min())
+
+
+def distance_to_france_km(lat: float, lon: float) -> float:
+    """Distance from a point to the nearest French commune's point (haversine).
+
+    The communes of the 3 x 3 cells around the point are tried first: when the nearest
+    of them is closer than anything outside those cells can be, it is the nearest of all
+    (the same answer as scanning every commune, about a hundred times faster); otherwise,
+    and near the antimeridian, every commune is scanned.
+    """
+    lats, lons = _commune_points()
+    phi, lam = math.radians(lat), math.radians(lon)
+    if abs(lon) < 170:
+        cells = _commune_cells()
+        i, j = math.floor(lat / CELL_DEGREES), math.floor(lon / CELL_DEGREES)
+        near = [cells[(a, b)] for a in (i - 1, i, i + 1) for b in (j - 1, j, j + 1) if (a, b) in cells]
+        if near:
+            index = np.concatenate(near)
+            best = _nearest_km(lats[index], lons[index], phi, lam)
+            # A point outside the cells is at least a cell of latitude away, or a cell of
+            # longitude (its distance to that meridian's great circle).
+            one = math.radians(CELL_DEGREES)
+            reach = geo.EARTH_RADIUS_KM * min(one, math.asin(min(1.0, math.cos(phi) * math.sin(one))))
+            if best < reach:
+                return best
+    return _nearest_km(lats, lons, phi, lam)
 
 
 def _coordinates(item: Mapping[str, Any], path: str, errors: _Errors, *, text: bool) -> tuple[float, float] | None:

@@ -100,3 +100,18 @@ def test_another_associations_references_do_not_clash(db):
     factories.create_household(db, association=theirs, reference="IMP-0000")
 
     assert svc.import_households(db, mine, [row(0)], actor=None) == 1
+
+
+def test_the_distance_to_france_is_the_same_as_scanning_every_commune():
+    # The cell index is a shortcut: the answer must be the full scan's, everywhere.
+    import math
+    import random
+
+    lats, lons = svc._commune_points()
+    rnd = random.Random(8)
+    points = [(rnd.uniform(41, 51.5), rnd.uniform(-5.5, 10)) for _ in range(300)]  # France and around
+    points += [(rnd.uniform(-90, 90), rnd.uniform(-180, 180)) for _ in range(100)]  # anywhere
+    points += [(-13.3, -176.2), (-14.3, 178.1), (16.25, -61.58), (-21.1, 55.5), (89.9, 0.0), (48.85, 2.35)]
+    for lat, lon in points:
+        full = svc._nearest_km(lats, lons, math.radians(lat), math.radians(lon))
+        assert svc.distance_to_france_km(lat, lon) == pytest.approx(full, abs=1e-9), (lat, lon)
