@@ -192,6 +192,12 @@ def test_rate_limits_are_kept_in_redis_when_configured(redis_limited, redis_url,
     assert any("login-account:" + user.email in k for k in keys), keys
 
 
+def test_code_guessing_on_the_enrolment_page_is_rate_limited(limited, client, login_as):
+    login_as("landlord")
+    codes = [client.post("/compte/double-authentification", data={"code": "000000"}).status_code for _ in range(11)]
+    assert codes[:10] == [200] * 10 and codes[10] == 429
+
+
 # --- Second factor -----------------------------------------------------------------------
 
 

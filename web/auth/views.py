@@ -187,6 +187,7 @@ def _grouped(secret: str) -> str:
 
 @bp.route("/compte/double-authentification", methods=["GET", "POST"])
 @login_required
+@limiter.limit("10 per minute", methods=["POST"])
 def totp_setup():  # type: ignore[no-untyped-def]
     """Set up (or, where optional, turn off) the second factor: a code from an authenticator app."""
     db = get_session()
