@@ -38,6 +38,13 @@ def test_catalogue_is_not_empty() -> None:
     assert len(_messages()) > 100
 
 
+def test_no_duplicate_entry() -> None:
+    # read_po keeps the last of two identical msgids silently; msgfmt refuses the file.
+    text = (CATALOGUE / "messages.po").read_text(encoding="utf-8")
+    entries = len(re.findall(r"^msgid ", text, flags=re.M)) - 1  # less the header
+    assert entries == len(_messages()), "duplicate msgid in messages.po: run tools/update_translations.sh"
+
+
 def test_every_message_is_translated_with_the_same_placeholders() -> None:
     problems = []
     for message in _messages():
