@@ -14,7 +14,7 @@ from web.jobs import get_jobs
 def test_housekeeping_is_scheduled(app):
     jobs = get_jobs(app)
     periodic = {task.name for task in jobs.huey._registry.periodic_tasks}
-    assert {"expire_proposals", "send_outbox", "fail_stale_runs"} <= periodic
+    assert {"expire_proposals", "send_outbox", "fail_stale_runs", "purge"} <= periodic
 
 
 def test_the_expiry_job_expires_overdue_proposals_and_the_outbox_job_sends(app, db):
@@ -37,3 +37,18 @@ def test_the_expiry_job_expires_overdue_proposals_and_the_outbox_job_sends(app, 
     db.expire_all()
     assert db.scalar(sa.select(sa.func.count()).select_from(OutboxEmail)
                      .where(OutboxEmail.sent_at.is_(None))) == 0
+
+
+def test_the_nightly_purge_erases_households_closed_long_ago(app, db):
+    from models import Household, utcnow
+
+    old = factories.create_household(db, status="withdrawn",
+                                     closed_at=utcnow() - dt.timedelta(days=400))
+    recent = factories.create_household(db, status="withdrawn",
+                                        closed_at=utcnow() - dt.timedelta(days=30))
+    old_id, recent_id = old.id, recent.id
+    db.commit()
+    get_jobs(app).tasks["purge"].call_local()
+    db.expunge_all()
+    assert db.get(Household, old_id) is None
+    assert db.get(Household, recent_id) is not None

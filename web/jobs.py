@@ -75,7 +75,8 @@ def _register_periodic(app: Flask, jobs: Jobs) -> None:
     """The housekeeping the platform needs on a schedule (run by consumers started with periodic=True).
 
     Expiry is what makes "silence is a refusal" true without anyone's action; the outbox is
-    how e-mails leave. Both are safe if two consumers run them at once.
+    how e-mails leave; the nightly purge is the retention period kept. All are safe if two
+    consumers run them at once.
     """
     from web.cli_proposals import expire_overdue, send_queued
 
@@ -100,6 +101,20 @@ def _register_periodic(app: Flask, jobs: Jobs) -> None:
             finally:
                 db.close()
 
+    def purge() -> None:
+        from services import privacy
+
+        with app.app_context():
+            db = app.extensions["db"].sessionmaker()
+            try:
+                months = int(app.config.get("PURGE_AFTER_MONTHS") or privacy.DEFAULT_PURGE_AFTER_MONTHS)
+                erased = privacy.purge(db, months)
+                db.commit()
+                log.info("retention: %d household(s) erased", len(erased))
+            finally:
+                db.close()
+
+    jobs.tasks["purge"] = jobs.huey.periodic_task(crontab(minute="40", hour="1"), name="purge")(purge)
     # Paris is UTC+1/+2: 00:10 UTC is after midnight in Paris all year round.
     jobs.tasks["expire_proposals"] = jobs.huey.periodic_task(crontab(minute="10", hour="0"),
                                                              name="expire_proposals")(expire)
