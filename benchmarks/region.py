@@ -83,6 +83,24 @@ def _household_department(raw: dict[str, Any]) -> str:
     return ""
 
 
+def _enterable(row: dict[str, Any]) -> bool:
+    """Make a generated household one an association could enter: a place she searches in
+    cannot also be excluded (the platform refuses it). False when no search place is left."""
+    from matching import geo
+
+    zones = row.get("exclusion_zones") or []
+    communes = {z["commune"] for z in zones if "commune" in z}
+    departments = {z["department"] for z in zones if "department" in z}
+    area = row.get("search_area") or {}
+    kept = {"communes": [c for c in area.get("communes", [])
+                         if c not in communes and geo.department_of(c) not in departments],
+            "departments": [d for d in area.get("departments", []) if d not in departments]}
+    if (area.get("communes") or area.get("departments")) and not (kept["communes"] or kept["departments"]):
+        return False
+    row["search_area"] = kept
+    return True
+
+
 def load(app: Any, households_n: int, units_n: int, seed: int) -> dict[str, float]:
     """Organisations, units and households through the import paths; seconds per part."""
     from benchmarks.seed import generated
@@ -115,7 +133,7 @@ def load(app: Any, households_n: int, units_n: int, seed: int) -> dict[str, floa
         t = time.perf_counter()
         by_association = _spread(instance["households"], lambda h: _household_department(h) or default_department,
                                  ASSOCIATION_SHARES, seed + 1)
-        n = 0
+        n = skipped = 0
         for (department, k), share in sorted(by_association.items()):
             association = accounts.create_organisation(
                 session, kind="association", name=f"Association {department}-{k + 1}", departments=[department],
@@ -124,6 +142,9 @@ def load(app: Any, households_n: int, units_n: int, seed: int) -> dict[str, floa
             rows = []
             for i, raw in enumerate(share, 1):
                 row = {key: value for key, value in raw.items() if key not in ("id", "association")}
+                if not _enterable(row):
+                    skipped += 1
+                    continue
                 row["reference"] = f"A{department}{k + 1}-{i:06d}"
                 consent = min(today, dt.date.fromisoformat(raw["requested_on"]) + dt.timedelta(days=3))
                 row["consent_recorded_on"] = consent.isoformat()
@@ -133,7 +154,8 @@ def load(app: Any, households_n: int, units_n: int, seed: int) -> dict[str, floa
                                                   actor=None, activate=True)
                 session.commit()
         times["households"] = time.perf_counter() - t
-        _say(f"  households: {n} imported and activated in {times['households']:.1f} s")
+        _say(f"  households: {n} imported and activated in {times['households']:.1f} s ({skipped} generated "
+             "ones left out: every place searched was also excluded)")
 
         coordination = accounts.create_organisation(session, kind="coordinator", name="Coordination régionale",
                                                     departments=departments)
@@ -263,7 +285,7 @@ def main() -> int:
            "PASSERELLE_DATA_KEY": data_key, "REDIS_URL": redis_url, "PASSERELLE_INSTANCE_PATH": str(work),
            "PASSERELLE_LOG_LEVEL": "WARNING"}
     worker: subprocess.Popen[Any] | None = None
-    ok = False
+    ok, loaded = False, bool(kept)
     try:
         load_times = None
         if kept:
@@ -285,6 +307,7 @@ def main() -> int:
         if not kept:
             _say(f"loading {args.households} households and {args.units} units ...")
             load_times = load(app, args.households, args.units, args.seed)
+            loaded = True
             if args.keep:
                 KEPT.write_text(json.dumps({"name": name, "data_key": data_key, "households": args.households,
                                             "units": args.units, "seed": args.seed}))
@@ -301,7 +324,7 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 worker.kill()
         queue.flushdb()
-        if args.keep:
+        if args.keep and loaded:
             _say(f"kept database {name} (run again with --keep to re-run only the match)")
         else:
             with admin.connect() as conn:
