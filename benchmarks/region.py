@@ -64,7 +64,9 @@ def _spread(items: list[dict[str, Any]], key: Any, shares: tuple[float, ...], se
     """Items grouped by department (``key(item)``), then over that department's organisations by share."""
     import numpy as np
 
-    rng = np.random.default_rng(seed)
+    # Not the generator's own stream (`default_rng(seed)`): its first draw chose the communes,
+    # and the same uniforms would put each department's items with one organisation.
+    rng = np.random.default_rng((seed, 0x5E1D))
     groups: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
     picks = rng.choice(len(shares), size=len(items), p=shares)
     for item, pick in zip(items, picks, strict=True):
