@@ -52,10 +52,12 @@ Progress = Callable[[str, float], None]
 TOP_PER_HOUSEHOLD = 20
 TOP_PER_UNIT_EXTRA = 3
 #: New pairs added per household per pricing round (the most profitable ones).
-PRICING_PER_HOUSEHOLD = 8
+PRICING_PER_HOUSEHOLD = 16
 #: When all feasible pairs fit in this many, the reduced set is the full set.
 POOL_ALL_LIMIT = 1_500_000
 ONLY_RANKED = False
+#: Pairs kept between full pricing scans (partial pricing), at most.
+RESERVE_LIMIT = 20_000_000
 _BIG = np.int64(1) << np.int64(62)
 
 
@@ -211,6 +213,7 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
     # Phases 2-3: flow on E', then price everything else; repeat until proven.
     rounds = 0
     added: list[int] = []
+    reserve: tuple[IntArray, IntArray, IntArray] | None = None
     optimality = "proven"
     while True:
         rounds += 1
@@ -235,7 +238,20 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
         if not keep.all():
             pool.parts = [(pu[keep], ph[keep], pw[keep])]
         pool_count = np.bincount(ph[keep], minlength=t.n_h)
-        new = _price(cand, model, pi_h, pi_u, locked_h, pool_count)
+        margin = model.step // 2
+        new = None
+        if reserve is not None:
+            # Partial pricing: first the pairs found near the margin by the last full scan.
+            ru, rh, rw = reserve
+            gain = rw - pi_h[rh] - pi_u[ru]
+            pos = gain > 0
+            if pos.any():
+                pick = np.flatnonzero(pos)[top_k_mask(rh[pos], gain[pos],
+                                                      PRICING_PER_HOUSEHOLD)]
+                new = ru[pick], rh[pick], rw[pick]
+        if new is None:
+            # Full pricing: the proof when it finds nothing.
+            new, reserve = _price(cand, model, pi_h, pi_u, locked_h, pool_count, margin)
         clock.lap("pricing")
         if new is None:
             break
@@ -292,12 +308,16 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
 
 
 def _price(cand: Candidates, model: ScoreModel, pi_h: IntArray, pi_u: IntArray,
-           locked_h: BoolArray, pool_count: IntArray,
-           ) -> tuple[IntArray, IntArray, IntArray] | None:
-    """Feasible pairs with positive reduced profit ``w - pi_h - pi_u``, or None if none."""
+           locked_h: BoolArray, pool_count: IntArray, margin: int,
+           ) -> tuple[tuple[IntArray, IntArray, IntArray] | None,
+                      tuple[IntArray, IntArray, IntArray]]:
+    """Feasible pairs with positive reduced profit ``w - pi_h - pi_u`` (at most
+    ``PRICING_PER_HOUSEHOLD`` per household), or None if there is none; and the
+    *reserve*: every feasible pair scanned whose reduced profit is above ``-margin``."""
     t = cand.t
-    # Upper bound of w - pi_h over all pairs of a household.
-    bound = model.h_part + model.h_pair_max - pi_h
+    empty = np.zeros(0, dtype=np.int64)
+    # Upper bound of w - pi_h over all pairs of a household, plus the reserve margin.
+    bound = model.h_part + model.h_pair_max - pi_h + margin
     # Smallest unit price of each bucket (units listed bucket by bucket in cand.perm).
     nonempty = cand.bucket_len > 0
     bmin = np.full(len(cand.bucket_len), _BIG, dtype=np.int64)
@@ -308,10 +328,12 @@ def _price(cand: Candidates, model: ScoreModel, pi_h: IntArray, pi_u: IntArray,
     scan = (open_count > 0) & (cand.feasible > pool_count) & ~locked_h
     hs = np.flatnonzero(scan)
     if len(hs) == 0:
-        return None
+        return None, (empty, empty, empty)
     weight = np.bincount(cand.rec_h[rec_open], weights=cand.bucket_len[cand.rec_b[rec_open]],
                          minlength=t.n_h).astype(np.int64)[hs]
     found: list[tuple[IntArray, IntArray, IntArray]] = []
+    near: list[tuple[IntArray, IntArray, IntArray]] = []
+    kept = 0
     for chunk in cand.household_chunks(hs, weight):
         u, h, zone = cand.expand(chunk, lambda rh, rb: bound[rh] > bmin[rb])
         keep = bound[h] > pi_u[u]
@@ -320,18 +342,26 @@ def _price(cand: Candidates, model: ScoreModel, pi_h: IntArray, pi_u: IntArray,
             continue
         w = model.h_part[h] + model.pair_part(u, h)
         profit = w - pi_h[h] - pi_u[u]
-        pos = profit > 0
+        pos = profit > -margin
         u, h, w, profit = u[pos], h[pos], w[pos], profit[pos]
-        # The costliest rule last, on the few pairs that would improve the matching.
+        # The costliest rule last, on the few pairs that could matter.
         safe = cand.zones_ok(u, h, zone[pos])
         u, h, w, profit = u[safe], h[safe], w[safe], profit[safe]
-        if len(u):
+        if kept <= RESERVE_LIMIT:
+            near.append((u, h, w))
+            kept += len(u)
+        better = profit > 0
+        if better.any():
+            u, h, w, profit = u[better], h[better], w[better], profit[better]
             sel = top_k_mask(h, profit, PRICING_PER_HOUSEHOLD)
             found.append((u[sel], h[sel], w[sel]))
+    reserve = ((np.concatenate([f[0] for f in near]), np.concatenate([f[1] for f in near]),
+                np.concatenate([f[2] for f in near]))
+               if near and kept <= RESERVE_LIMIT else (empty, empty, empty))
     if not found:
-        return None
+        return None, reserve
     return (np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found]),
-            np.concatenate([f[2] for f in found]))
+            np.concatenate([f[2] for f in found])), reserve
 
 
 def _alternates(t: Tables, pu: IntArray, ph: IntArray, pw: IntArray, mate_u: IntArray,
