@@ -8,7 +8,7 @@ import pyotp
 import pytest
 
 from services.demo import ACCOUNTS
-from tests.browser.conftest import browser, check_accessibility, live_server, page  # noqa: F401 - fixtures
+from tests.browser.conftest import check_accessibility, live_server, page  # noqa: F401 - fixtures
 from tests.conftest import totp_code
 
 pytestmark = pytest.mark.browser
