@@ -55,6 +55,8 @@ TOP_PER_UNIT_EXTRA = 3
 PRICING_PER_HOUSEHOLD = 16
 #: When all feasible pairs fit in this many, the reduced set is the full set.
 POOL_ALL_LIMIT = 1_500_000
+#: When the bucketed pairs are at most this many, skip the selection altogether.
+POOL_ALL_GENERATED = 4_000_000
 ONLY_RANKED = False
 #: Pairs kept between full pricing scans (partial pricing), at most.
 RESERVE_LIMIT = 20_000_000
@@ -163,6 +165,7 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
     done = 0
     everything: list[tuple[IntArray, IntArray, IntArray]] | None = []
     kept = 0
+    all_mode = total <= POOL_ALL_GENERATED
     clock.tell("candidates", 0.0)
     for hs in cand.household_chunks():
         u, h, zone = cand.expand(hs)
@@ -174,6 +177,12 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
             continue
         pp = model.pair_part(u, h)
         w = model.h_part[h] + pp
+        if all_mode:
+            # Few pairs: the reduced set is the full set, no selection needed.
+            assert everything is not None
+            everything.append((u, h, w))
+            clock.tell("candidates", done / total)
+            continue
         if everything is not None:
             kept += len(u)
             everything = everything + [(u, h, w)] if kept <= POOL_ALL_LIMIT else None
@@ -207,6 +216,11 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
     if everything is not None:
         for part in everything:
             pool.add(*part)
+        if all_mode:
+            # each unit's best households also serve the alternates
+            au, ah, aw = pool.arrays()
+            best = top_k_mask(au, aw, k_unit)
+            top_u = au[best], ah[best], aw[best]
         everything = None
     clock.lap("candidates")
 
@@ -237,7 +251,9 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
         keep = matched | (profit >= -(model.step // 2))
         if not keep.all():
             pool.parts = [(pu[keep], ph[keep], pw[keep])]
-        pool_count = np.bincount(ph[keep], minlength=t.n_h)
+        # Pairs of the pool (before pruning) are already dual-feasible under these prices:
+        # only households with pairs outside it need pricing.
+        pool_count = np.bincount(ph, minlength=t.n_h)
         margin = model.step // 2
         new = None
         if reserve is not None:
