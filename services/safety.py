@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
 
 from matching import instance_from_dict
 from matching.validation import pair_failures
@@ -74,7 +75,8 @@ def recheck_open_proposals(session: so.Session, *, household: Household | None =
     for proposal, rules in unsafe.items():
         if proposal.status == "review":
             proposal.status = "dropped"
-            proposal.drop_reason = "Plus conforme aux règles : " + ", ".join(rules)
+            labels = ", ".join(str(runs.REASON_LABELS.get(rule, rule)) for rule in rules)
+            proposal.drop_reason = str(_l("Plus conforme aux règles : %(rules)s", rules=labels))[:200]
             audit.record(session, "proposal.drop", actor=actor, object_type="proposal",
                          object_id=proposal.public_id)
     released = [p for p in unsafe if p.status != "dropped"]

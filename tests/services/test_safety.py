@@ -79,4 +79,4 @@ def test_moving_a_unit_under_review_into_her_zone_cancels_the_proposal(db):
     db.expire_all()
     dropped = db.get(Proposal, proposal.id)
     assert dropped.status == "dropped"  # never released: set aside for the coordinator, with why
-    assert "exclusion_zone" in dropped.drop_reason
+    assert "zone d'exclusion" in dropped.drop_reason
