@@ -57,7 +57,6 @@ PRICING_PER_HOUSEHOLD = 16
 POOL_ALL_LIMIT = 1_500_000
 #: When the bucketed pairs are at most this many, skip the selection altogether.
 POOL_ALL_GENERATED = 4_000_000
-ONLY_RANKED = False
 #: Pairs kept between full pricing scans (partial pricing), at most.
 RESERVE_LIMIT = 20_000_000
 _BIG = np.int64(1) << np.int64(62)
@@ -206,13 +205,7 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
                 thr[np.flatnonzero(full)] = sw[idx]
         clock.tell("candidates", done / total)
     pool.add(*top_u)
-    # Households that no unit ranks among its best are left to the pricing rounds: most
-    # of them cannot compete, and a smaller flow solves faster.
-    oh_u, oh_h, oh_w = own.arrays()
-    wanted = np.zeros(t.n_h, dtype=np.bool_)
-    wanted[top_u[1]] = True
-    sel = wanted[oh_h] | (not ONLY_RANKED)
-    pool.add(oh_u[sel], oh_h[sel], oh_w[sel])
+    pool.add(*own.arrays())
     if everything is not None:
         for part in everything:
             pool.add(*part)
@@ -482,6 +475,7 @@ def _result(instance: Instance, t: Tables, cand: Candidates, model: ScoreModel,
     clock.lap("explain")
     timings = dict(clock.timings)
     timings["total"] = round(clock.elapsed(), 4)
+    timings["solve_seconds"] = timings["total"]
     stats["timings"] = timings
     return Result(proposals=tuple(proposals), unmatched=tuple(unmatched), stats=stats)
 
