@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Any
 
@@ -78,6 +79,46 @@ def record(
     session.add(event)
     session.flush()
     return event
+
+
+def record_many(
+    session: so.Session,
+    action: str,
+    object_ids: Iterable[str],
+    *,
+    actor: User | None = None,
+    object_type: str | None = None,
+    outcome: str = "success",
+) -> int:
+    """Append one event per object, chained in memory: a list of 50 costs one read and one insert."""
+    ids = list(object_ids)
+    if not ids:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
+    prev_hash = session.scalar(sa.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    at = utcnow().replace(microsecond=0)
+    events = []
+    for object_id in ids:
+        event = AuditEvent(
+            at=at,
+            actor_id=actor.id if actor else None,
+            actor_role=actor.role if actor else None,
+            organisation_id=actor.organisation_id if actor else None,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            request_id=request_id_var.get(),
+            outcome=outcome,
+            prev_hash=prev_hash,
+        )
+        event.hash = prev_hash = _digest(prev_hash, event)
+        events.append(event)
+    # One executemany, not one INSERT per event (no ids needed back).
+    columns = ("at", "actor_id", "actor_role", "organisation_id", "action", "object_type", "object_id",
+               "request_id", "outcome", "prev_hash", "hash")
+    session.execute(sa.insert(AuditEvent), [{c: getattr(e, c) for c in columns} for e in events])
+    return len(events)
 
 
 def verify(session: so.Session) -> list[int]:

@@ -703,8 +703,8 @@ def _audit_erased(session: so.Session, public_id: str, actor: User | None) -> No
 
 def record_sensitive_read(session: so.Session, households: Iterable[Household], *, actor: User | None) -> None:
     """Log that someone read where households must never be housed (who read what)."""
-    for household in households:
-        _audit(session, "household.read_sensitive", household, actor)
+    audit.record_many(session, "household.read_sensitive", (h.public_id for h in households),
+                      actor=actor, object_type="household")
 
 
 # ---------------------------------------------------------------------------------------
