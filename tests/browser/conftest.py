@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
+from flask import Flask
 
-import models
-from tests.conftest import make_config
-from tests.helpers import scratch_database
-from web import create_app
+from tests.conftest import totp_code
+from tests.helpers import app_on_scratch_database
 
 
 class LiveServer:
@@ -36,24 +37,42 @@ class LiveServer:
         self.app.extensions["db"].dispose()
 
 
+@contextmanager
+def demo_app(database_url: str, tmp: Path, **config: Any) -> Iterator[Flask]:
+    """An app on a scratch database holding the demo data, CSRF on, every request committed."""
+    from services import demo
+    from web.db import get_session
+
+    with app_on_scratch_database(database_url, tmp, WTF_CSRF_ENABLED=True, SERVER_NAME=None,
+                                 **config) as app:
+        with app.app_context():
+            demo.load(get_session())
+            get_session().commit()
+        yield app
+
+
 @pytest.fixture(scope="module")
 def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A real server on 127.0.0.1 with the demo data loaded, committed for real."""
-    tmp = tmp_path_factory.mktemp("live")
-    with scratch_database(database_url, tmp) as url:
-        engine = sa.create_engine(url)
-        models.Base.metadata.create_all(engine)
-        engine.dispose()
-        app = create_app(make_config(url, WTF_CSRF_ENABLED=True, SERVER_NAME=None))
-        app.instance_path = str(tmp)
-        with app.app_context():
-            from services import demo
-            from web.db import get_session
+    with demo_app(database_url, tmp_path_factory.mktemp("live")) as app, LiveServer(app) as server:
+        yield server
 
-            demo.load(get_session())
-            get_session().commit()
-        with LiveServer(app) as server:
-            yield server
+
+HOME_URL = re.compile(r"/(bailleur|association|coordination|comite|admin)/$")
+
+
+def log_in(page: Any, url: str, account: Any) -> None:
+    """Log in through the pages, second factor included, and wait for the home page."""
+    page.goto(url + "/connexion")
+    page.get_by_label("Adresse e-mail").fill(account.email)
+    page.get_by_label("Mot de passe").fill(account.password)
+    page.get_by_role("button", name="Se connecter").click()
+    if account.totp_secret:
+        # Coordination, committee and admin have a second factor: type the app's code.
+        page.wait_for_url(re.compile(r"/connexion/code$"))
+        page.get_by_label("Code à 6 chiffres").fill(totp_code(account.totp_secret, account.email))
+        page.get_by_role("button", name="Valider").click()
+    page.wait_for_url(HOME_URL)
 
 
 @pytest.fixture

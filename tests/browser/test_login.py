@@ -7,8 +7,7 @@ import re
 import pytest
 
 from services.demo import ACCOUNTS
-from tests.browser.conftest import check_accessibility
-from tests.conftest import totp_code
+from tests.browser.conftest import check_accessibility, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -19,16 +18,7 @@ HEADINGS = {"landlord": "Espace bailleur", "association": "Espace association",
 
 @pytest.mark.parametrize("account", ACCOUNTS[::1], ids=lambda a: a.email)
 def test_demo_account_logs_in(live_server, page, account):
-    page.goto(live_server.url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill(account.email)
-    page.get_by_label("Mot de passe").fill(account.password)
-    page.get_by_role("button", name="Se connecter").click()
-    if account.totp_secret:
-        # Coordination, committee and admin have a second factor: type the app's code.
-        page.wait_for_url(re.compile(r"/connexion/code$"))
-        page.get_by_label("Code à 6 chiffres").fill(totp_code(account.totp_secret, account.email))
-        page.get_by_role("button", name="Valider").click()
-    page.wait_for_url(re.compile(r"/(bailleur|association|coordination|comite|admin)/$"))
+    log_in(page, live_server.url, account)
     assert page.get_by_role("heading", level=1).inner_text() == HEADINGS[account.role]
     page.get_by_role("button", name="Se déconnecter").click()
     page.wait_for_url(re.compile(r"/connexion"))

@@ -22,10 +22,8 @@ import models
 from models import MatchRun, Organisation, Proposal
 from services.demo import ACCOUNTS
 from tests import factories
-from tests.browser.conftest import LiveServer, check_accessibility
-from tests.conftest import make_config, totp_code
-from tests.helpers import scratch_database
-from web import create_app
+from tests.browser.conftest import LiveServer, check_accessibility, demo_app
+from tests.conftest import totp_code
 from web import jobs as web_jobs
 
 pytestmark = pytest.mark.browser
@@ -37,19 +35,8 @@ COORDINATION = next(a for a in ACCOUNTS if a.email == "coordination@passerelle.d
 def queued_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The demo, served for real, with jobs taken by an in-process consumer."""
     tmp = tmp_path_factory.mktemp("runs-live")
-    with scratch_database(database_url, tmp) as url:
-        engine = sa.create_engine(url)
-        models.Base.metadata.create_all(engine)
-        engine.dispose()
-        app = create_app(make_config(url, WTF_CSRF_ENABLED=True, SERVER_NAME=None, JOBS_IMMEDIATE=False,
-                                     JOBS_SQLITE_PATH=str(tmp / "jobs.sqlite")))
-        app.instance_path = str(tmp)
-        with app.app_context():
-            from services import demo
-            from web.db import get_session
-
-            demo.load(get_session())
-            get_session().commit()
+    with demo_app(database_url, tmp, JOBS_IMMEDIATE=False,
+                  JOBS_SQLITE_PATH=str(tmp / "jobs.sqlite")) as app:
         with app.app_context(), so.Session(app.extensions["db"].engine) as db:
             # A unit and two households of our own, besides the demo's.
             landlord = db.scalar(sa.select(Organisation).where(Organisation.name == "Lille Métropole Habitat"))

@@ -24,14 +24,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from playwright.sync_api import expect
 
-import models
 from models import Decision, MatchRun, Organisation, Proposal, Unit
 from services.demo import ACCOUNTS
 from tests import factories
-from tests.browser.conftest import LiveServer, check_accessibility
-from tests.conftest import make_config, totp_code
-from tests.helpers import scratch_database
-from web import create_app
+from tests.browser.conftest import LiveServer, check_accessibility, demo_app, log_in
 from web import jobs as web_jobs
 
 pytestmark = pytest.mark.browser
@@ -50,19 +46,8 @@ EXCLUDED = ("59178", "Douai")  # where she must never live: no unit of the demo'
 def workflow_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The demo, served for real with a job consumer, plus our unit and our household."""
     tmp = tmp_path_factory.mktemp("whole-workflow")
-    with scratch_database(database_url, tmp) as url:
-        engine = sa.create_engine(url)
-        models.Base.metadata.create_all(engine)
-        engine.dispose()
-        app = create_app(make_config(url, WTF_CSRF_ENABLED=True, SERVER_NAME=None, JOBS_IMMEDIATE=False,
-                                     JOBS_SQLITE_PATH=str(tmp / "jobs.sqlite")))
-        app.instance_path = str(tmp)
-        with app.app_context():
-            from services import demo
-            from web.db import get_session
-
-            demo.load(get_session())
-            get_session().commit()
+    with demo_app(database_url, tmp, JOBS_IMMEDIATE=False,
+                  JOBS_SQLITE_PATH=str(tmp / "jobs.sqlite")) as app:
         today = dt.date.today()
         with app.app_context(), so.Session(app.extensions["db"].engine) as db:
             landlord = db.scalar(sa.select(Organisation).where(Organisation.name == "Lille Métropole Habitat"))
@@ -83,18 +68,6 @@ def workflow_server(database_url: str, tmp_path_factory: pytest.TempPathFactory)
                 yield {"server": server, **ids}
         finally:
             web_jobs.stop_consumer(consumer)
-
-
-def log_in(page: Any, url: str, account: Any) -> None:
-    page.goto(url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill(account.email)
-    page.get_by_label("Mot de passe").fill(account.password)
-    page.get_by_role("button", name="Se connecter").click()
-    if account.totp_secret:
-        page.wait_for_url(re.compile(r"/connexion/code$"))
-        page.get_by_label("Code à 6 chiffres").fill(totp_code(account.totp_secret, account.email))
-        page.get_by_role("button", name="Valider").click()
-    page.wait_for_url(re.compile(r"/(bailleur|association|coordination)/$"))
 
 
 def page_through(page: Any, locator: Any, next_name: re.Pattern[str]) -> None:

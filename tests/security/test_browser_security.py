@@ -8,7 +8,7 @@ import pyotp
 import pytest
 
 from services.demo import ACCOUNTS
-from tests.browser.conftest import check_accessibility, live_server, page  # noqa: F401 - fixtures
+from tests.browser.conftest import check_accessibility, live_server, log_in, page  # noqa: F401 - fixtures
 from tests.conftest import totp_code
 
 pytestmark = pytest.mark.browser
@@ -82,15 +82,7 @@ def test_a_landlord_enrols_with_the_qr_page(live_server, page):  # noqa: F811
 def test_no_page_breaks_the_csp(live_server, page, account):  # noqa: F811
     """Every page one click from each home loads without anything blocked by the CSP."""
     errors = _csp_errors(page)
-    page.goto(live_server.url + "/connexion")
-    page.get_by_label("Adresse e-mail").fill(account.email)
-    page.get_by_label("Mot de passe").fill(account.password)
-    page.get_by_role("button", name="Se connecter").click()
-    if account.totp_secret:
-        page.wait_for_url(re.compile(r"/connexion/code$"))
-        page.get_by_label("Code à 6 chiffres").fill(totp_code(account.totp_secret, account.email))
-        page.get_by_role("button", name="Valider").click()
-    page.wait_for_url(re.compile(r"/(bailleur|association|coordination|comite|admin)/$"))
+    log_in(page, live_server.url, account)
     home = page.url
     links = page.eval_on_selector_all(
         "main a[href], nav a[href]", "els => els.map(e => e.getAttribute('href'))")
