@@ -72,7 +72,8 @@ def log_in(page: Any, url: str, account: Any) -> None:
         page.wait_for_url(re.compile(r"/connexion/code$"))
         page.get_by_label("Code à 6 chiffres").fill(totp_code(account.totp_secret, account.email))
         page.get_by_role("button", name="Valider").click()
-    page.wait_for_url(HOME_URL)
+    # The page's own HTML is enough: the committee's home then loads its charts for a while.
+    page.wait_for_url(HOME_URL, wait_until="domcontentloaded")
 
 
 @pytest.fixture
