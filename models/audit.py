@@ -30,7 +30,7 @@ class AuditEvent(Base):
     organisation_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("organisations.id", ondelete="SET NULL")
     )
-    action: so.Mapped[str] = so.mapped_column(sa.String(60), index=True)
+    action: so.Mapped[str] = so.mapped_column(sa.String(60))
     object_type: so.Mapped[str | None] = so.mapped_column(sa.String(40))
     # Public id of the object, never a name or a location.
     object_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))

@@ -165,10 +165,10 @@ class Proposal(Base):
     )
     run_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("match_runs.id", ondelete="CASCADE"))
     unit_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("units.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("units.id", ondelete="CASCADE")
     )
     household_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("households.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("households.id", ondelete="CASCADE")
     )
     rank: so.Mapped[int]
     score: so.Mapped[float]

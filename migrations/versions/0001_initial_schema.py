@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 02:19:31.462458
+Create Date: 2026-11-23 04:16:51.150213
 """
 
 from alembic import op
@@ -246,7 +246,6 @@ def upgrade():
         sa.UniqueConstraint("hash", name=op.f("uq_audit_events_hash")),
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_audit_events_action"), ["action"], unique=False)
         batch_op.create_index("ix_audit_events_action_at", ["action", "at"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_events_actor_id"), ["actor_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_events_at"), ["at"], unique=False)
@@ -457,11 +456,9 @@ def upgrade():
         sa.UniqueConstraint("run_id", "unit_id", "rank", name=op.f("uq_proposals_run_id_unit_id_rank")),
     )
     with op.batch_alter_table("proposals", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_proposals_household_id"), ["household_id"], unique=False)
         batch_op.create_index("ix_proposals_household_status", ["household_id", "status"], unique=False)
         batch_op.create_index("ix_proposals_run_status", ["run_id", "status"], unique=False)
         batch_op.create_index("ix_proposals_status_deadline", ["status", "deadline"], unique=False)
-        batch_op.create_index(batch_op.f("ix_proposals_unit_id"), ["unit_id"], unique=False)
         batch_op.create_index("ix_proposals_unit_status", ["unit_id", "status"], unique=False)
         batch_op.create_index(
             "uq_proposals_household_promised",
@@ -523,11 +520,9 @@ def downgrade():
             postgresql_where=sa.text("status IN ('commission_accepted', 'leased')"),
         )
         batch_op.drop_index("ix_proposals_unit_status")
-        batch_op.drop_index(batch_op.f("ix_proposals_unit_id"))
         batch_op.drop_index("ix_proposals_status_deadline")
         batch_op.drop_index("ix_proposals_run_status")
         batch_op.drop_index("ix_proposals_household_status")
-        batch_op.drop_index(batch_op.f("ix_proposals_household_id"))
 
     op.drop_table("proposals")
     with op.batch_alter_table("match_run_locks", schema=None) as batch_op:
@@ -559,7 +554,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_audit_events_at"))
         batch_op.drop_index(batch_op.f("ix_audit_events_actor_id"))
         batch_op.drop_index("ix_audit_events_action_at")
-        batch_op.drop_index(batch_op.f("ix_audit_events_action"))
 
     op.drop_table("audit_events")
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
