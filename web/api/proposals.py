@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Response, current_app, jsonify, request
 from flask.views import MethodView
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
@@ -210,7 +211,7 @@ def decision(proposal_id: str) -> Response:
     """Decide: the household (association) first, then the commission, then the lease (landlord)"""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ValidationError({"_schema": ["Un objet JSON est attendu."]})
+        raise ValidationError(_l("Un objet JSON est attendu."), field="_schema")
     try:
         args = ProposalDecisionArgs().load(body)
     except SchemaError as exc:
