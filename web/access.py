@@ -10,7 +10,9 @@ route as every role and checks that the answer matches the table:
 
 Adding a route means adding one line here. The guards that enforce it stay where they are
 (`guard(bp, role)` on each audience's blueprint, `@requires(...)` on each API method): the
-test checks that the guards and this table agree.
+test checks that the guards and this table agree. The table is also enforced at run time
+(`enforce`, before every request), as a second lock: a guard forgotten on a new blueprint or
+API method still lets no other role in, and a route without a line answers 404 to everyone.
 
 A rule is a set of roles, `OPEN` (anyone, logged in or not), or, for an API endpoint whose
 methods differ, a dict {METHOD: set of roles}.
@@ -20,6 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Union
+
+from flask import abort, current_app, g, request
+from flask_login import current_user
 
 ANONYMOUS = "anonymous"
 ROLES = ("landlord", "association", "coordinator", "committee", "admin")
@@ -139,9 +144,14 @@ ACCESS: dict[str, Rule] = {
 def roles_for(endpoint: str, method: str) -> frozenset[str]:
     """The roles (and `anonymous`) the table lets call this endpoint with this method."""
     rule = ACCESS[endpoint]
-    if isinstance(rule, Mapping):
-        return rule.get(method.upper(), frozenset())
-    return rule
+    method = method.upper()
+    if not isinstance(rule, Mapping):
+        return rule
+    if method == "HEAD":  # a GET without its body
+        method = "GET"
+    if method == "OPTIONS":  # which methods exist: for whoever may call one of them
+        return frozenset().union(*rule.values())
+    return rule.get(method, frozenset())
 
 
 def allowed(endpoint: str, method: str, role: str | None) -> bool:
@@ -152,3 +162,32 @@ def allowed(endpoint: str, method: str, role: str | None) -> bool:
 def missing(endpoints: list[str]) -> list[str]:
     """The endpoints that have no line in the table, sorted."""
     return sorted(set(endpoints) - set(ACCESS))
+
+
+def enforce() -> None:
+    """Refuse, before any view or blueprint guard, a call the table does not allow.
+
+    Registered by `create_app` after every other request hook: the caller is already known
+    (the session's user, or `g.api_user` resolved from the bearer token or the session for
+    the API), so this costs no query. The answers are the guards' own: 404 for a signed-in
+    user of another role, the login page (pages) or 401 (API) for an anonymous visitor, and
+    404 for everyone on an endpoint missing from the table (fail closed).
+    """
+    if request.url_rule is None or request.routing_exception is not None:
+        return  # no route matched: Flask answers 404 or 405 itself
+    endpoint = request.endpoint or ""
+    if endpoint not in ACCESS:
+        abort(404)
+    api = request.path.startswith("/api/")
+    if api:
+        user = g.get("api_user")
+    else:
+        user = current_user if current_user.is_authenticated else None
+    role = getattr(user, "role", None)
+    if allowed(endpoint, request.method, role):
+        return
+    if role is not None:
+        abort(404)  # what another role may do does not exist for this user
+    if api:
+        abort(401)
+    abort(current_app.login_manager.unauthorized())  # type: ignore[attr-defined]

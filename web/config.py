@@ -56,6 +56,9 @@ DEFAULTS: dict[str, Any] = {
     "RUN_TIME_LIMIT_SECONDS": None,  # solver time limit (None: until optimality is proven)
     "RUN_HEARTBEAT_SECONDS": 15,  # how often a running match run says it is alive
     "RUN_STALE_SECONDS": 600,  # a queued/running run silent this long has lost its job
+    # Reverse proxies in front of the app (PASSERELLE_PROXIES): their X-Forwarded-For, -Proto and
+    # -Host headers are trusted for that many hops. 0: none is trusted, a client could forge them.
+    "PROXIES": 0,
 }
 
 # These come from the environment under their own names (the contract's), not PASSERELLE_*.
@@ -90,6 +93,10 @@ def load(app: Flask, overrides: dict[str, Any] | None) -> None:
         app.config["REMEMBER_COOKIE_SECURE"] = True
     else:
         _embedded_defaults(app)
+
+    proxies = app.config["PROXIES"]
+    if isinstance(proxies, bool) or not isinstance(proxies, int) or proxies < 0:
+        raise ConfigurationError(f"PASSERELLE_PROXIES must be a whole number of proxies (0 or more), not {proxies!r}")
 
     if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]

@@ -9,6 +9,7 @@ import pytest
 from services import accounts
 from tests import factories
 from tests.conftest import DATA_KEY, PASSWORD, make_config
+from web import access
 
 
 def _csrf(html: str) -> str:
@@ -173,12 +174,15 @@ def test_api_docs_page_is_ours_and_csp_clean(client):
 
 
 @pytest.fixture
-def crashing_app(app):
+def crashing_app(app, monkeypatch):
     def boom():  # type: ignore[no-untyped-def]
         raise RuntimeError("secret internal detail /srv/passerelle/app.py line 42")
 
     app.add_url_rule("/boom", "boom", boom)
     app.add_url_rule("/api/v1/boom", "api_boom", boom)
+    # Open to all, or the run-time access check would answer 404 before the crash.
+    monkeypatch.setitem(access.ACCESS, "boom", access.OPEN)
+    monkeypatch.setitem(access.ACCESS, "api_boom", access.OPEN)
     return app
 
 
