@@ -20,13 +20,18 @@ PROPOSAL_STATUSES = (
     "household_accepted",  # the household said yes: waiting for the commission
     "household_declined",
     "expired",  # no answer from the household before the deadline
-    "commission_accepted",  # the allocation commission chose her: the unit is promised
+    # The commission retained her at a rank (1..3) behind a better-ranked candidate: she
+    # waits her turn, and is offered the lease if those before her do not sign it.
+    "commission_ranked",
+    "commission_accepted",  # the best-ranked retained candidate: the lease is hers, the unit promised
     "commission_refused",
     "leased",  # the lease is signed
     "cancelled",  # the unit went to another candidate or was withdrawn
 )
 # A unit (or a household) is promised to at most one proposal in these statuses.
 PROMISED_STATUSES = ("commission_accepted", "leased")
+# Retained by the commission and not yet leased or dropped: one candidate per rank per unit.
+RETAINED_STATUSES = ("commission_ranked", "commission_accepted")
 DECISION_STEPS = ("household", "commission", "lease")
 HOUSEHOLD_DECLINE_REASONS = (
     "too_far_from_school",
@@ -46,6 +51,7 @@ COMMISSION_REFUSAL_REASONS = (
 )
 
 _promised = "status IN ('commission_accepted', 'leased')"
+_retained = "status IN ('commission_ranked', 'commission_accepted')"
 
 
 class MatchRun(Base):
@@ -134,6 +140,7 @@ class Proposal(Base):
             "commission_rank IS NULL OR (commission_rank >= 1 AND commission_rank <= 3)",
             name="commission_rank_range",
         ),
+        sa.CheckConstraint(f"NOT ({_retained}) OR commission_rank IS NOT NULL", name="retained_has_rank"),
         sa.UniqueConstraint("run_id", "unit_id", "rank"),
         sa.UniqueConstraint("run_id", "unit_id", "household_id"),
         # Double booking is impossible whatever the code does: one promise per unit,
@@ -151,6 +158,15 @@ class Proposal(Base):
             unique=True,
             sqlite_where=sa.text(_promised),
             postgresql_where=sa.text(_promised),
+        ),
+        # The commission's ranks of a unit's retained candidates are distinct.
+        sa.Index(
+            "uq_proposals_unit_commission_rank",
+            "unit_id",
+            "commission_rank",
+            unique=True,
+            sqlite_where=sa.text(_retained),
+            postgresql_where=sa.text(_retained),
         ),
         sa.Index("ix_proposals_run_status", "run_id", "status"),
         # Each side's lists and the "busy" checks of a unit or a household; the expiry job.

@@ -21,7 +21,12 @@ import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from models import AuditEvent, Decision, Household, Organisation, Proposal, Unit, User, utcnow
-from models.runs import COMMISSION_REFUSAL_REASONS, HOUSEHOLD_DECLINE_REASONS, PROMISED_STATUSES
+from models.runs import (
+    COMMISSION_REFUSAL_REASONS,
+    HOUSEHOLD_DECLINE_REASONS,
+    PROMISED_STATUSES,
+    RETAINED_STATUSES,
+)
 from services import audit, notifications
 from services.errors import Conflict, NotFound, ValidationError
 from services.paging import Page, paginate
@@ -31,9 +36,13 @@ PARIS = ZoneInfo("Europe/Paris")
 # Released proposals: what associations and landlords may see at all.
 UNRELEASED_STATUSES = ("review", "dropped")
 # Waiting for someone's answer: the unit and the household are still "proposed" for it.
-OPEN_STATUSES = ("pending", "household_accepted")
+# A candidate the commission ranked behind another waits for the lease to fall through.
+OPEN_STATUSES = ("pending", "household_accepted", "commission_ranked")
 BUSY_STATUSES = OPEN_STATUSES + PROMISED_STATUSES
+# What withdrawing a unit or a household cancels: everything not yet leased.
+CANCELLABLE_STATUSES = OPEN_STATUSES + ("commission_accepted",)
 DECISIONS = ("accept", "decline")
+COMMISSION_RANKS = (1, 2, 3)
 
 STATUS_LABELS = {
     "review": _l("En revue"),
@@ -42,6 +51,7 @@ STATUS_LABELS = {
     "household_accepted": _l("Acceptée par le ménage, en attente de la commission"),
     "household_declined": _l("Déclinée par le ménage"),
     "expired": _l("Expirée sans réponse"),
+    "commission_ranked": _l("Retenue par la commission, en attente de son tour"),
     "commission_accepted": _l("Retenue par la commission, bail à signer"),
     "commission_refused": _l("Refusée par la commission"),
     "leased": _l("Bail signé"),
@@ -69,6 +79,7 @@ ACTION_LABELS = {
     "proposal.household_decline": _l("Le ménage décline la proposition"),
     "proposal.commission_accept": _l("La commission d'attribution retient le ménage"),
     "proposal.commission_refuse": _l("La commission d'attribution refuse la candidature"),
+    "proposal.lease_offer": _l("Les candidates mieux classées n'ont pas signé : le bail est proposé à ce ménage"),
     "proposal.lease": _l("Bail signé"),
     "proposal.expire": _l("Délai de réponse dépassé : proposition expirée"),
     "proposal.cancel": _l("Proposition annulée"),
@@ -157,9 +168,18 @@ def get_for(session: so.Session, user: User, public_id: str) -> Proposal:
     return proposal
 
 
+def _commission_order() -> tuple[Any, ...]:
+    """A unit's candidates as the commission ranked them (retained, then leased, by rank),
+    then the others, newest run first and by the matching's rank."""
+    kept = sa.case((Proposal.status.in_(RETAINED_STATUSES + ("leased",)), 0), else_=1)
+    return (kept, Proposal.commission_rank.asc().nulls_last(), Proposal.created_at.desc(), Proposal.rank,
+            Proposal.id)
+
+
 def landlord_board(session: so.Session, user: User, *, page: int = 1,
                    per_page: int = 25) -> tuple[Page[Unit], dict[int, list[Proposal]]]:
-    """The landlord's units that have released proposals, each with its candidates by rank."""
+    """The landlord's units that have released proposals, each with its candidates in the
+    commission's order."""
     unit_ids = sa.select(Proposal.unit_id).where(_reach(user), _released())
     busy = sa.select(Proposal.unit_id).where(_reach(user), Proposal.status.in_(BUSY_STATUSES))
     stmt = (sa.select(Unit).where(Unit.id.in_(unit_ids))
@@ -170,10 +190,17 @@ def landlord_board(session: so.Session, user: User, *, page: int = 1,
         for proposal in session.scalars(
             sa.select(Proposal).where(Proposal.unit_id.in_(candidates), _released())
             .options(*_with_parties())
-            .order_by(Proposal.created_at.desc(), Proposal.rank)
+            .order_by(*_commission_order())
         ):
             candidates[proposal.unit_id].append(proposal)
     return units, candidates
+
+
+def unit_candidates(session: so.Session, user: User, unit: Unit) -> list[Proposal]:
+    """The released proposals of one of the user's units, in the commission's order."""
+    return list(session.scalars(
+        sa.select(Proposal).where(Proposal.unit_id == unit.id, _reach(user), _released())
+        .order_by(*_commission_order())))
 
 
 def decisions_of(session: so.Session, proposal: Proposal) -> dict[str, Decision]:
@@ -354,17 +381,28 @@ def _free_if_idle(session: so.Session, unit: Unit, household: Household) -> None
 
 
 def _cancel(session: so.Session, proposals: list[Proposal], actor: User | None,
-            *, base_url: str) -> None:
-    """Cancel open proposals that can no longer be honoured, and tell both sides."""
+            *, base_url: str, statuses: tuple[str, ...] = OPEN_STATUSES, offer_next: bool = True) -> int:
+    """Cancel proposals that can no longer be honoured, and tell both sides; how many.
+
+    `statuses`: those that may be cancelled (open ones unless told otherwise). When the
+    candidate offered the lease is cancelled, the next-ranked one is offered it, unless
+    `offer_next` is False (the unit itself is going away)."""
+    count = 0
     for other in proposals:
+        session.refresh(other)
+        was = other.status
+        if was not in statuses:
+            continue
+        # Conditional on the status just read: whoever moved it first wins.
         result = session.execute(
-            sa.update(Proposal).where(Proposal.id == other.id, Proposal.status.in_(OPEN_STATUSES))
+            sa.update(Proposal).where(Proposal.id == other.id, Proposal.status == was)
             .values(status="cancelled", updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
         session.refresh(other)
         if not result.rowcount:  # type: ignore[attr-defined]
             continue
+        count += 1
         audit.record(session, "proposal.cancel", actor=actor, object_type="proposal",
                      object_id=other.public_id)
         notifications.tell(session, other.household.association,
@@ -374,7 +412,65 @@ def _cancel(session: so.Session, proposals: list[Proposal], actor: User | None,
         notifications.tell(session, other.unit.landlord,
                            _l("La proposition %(id)s est annulée.", id=other.public_id),
                            LANDLORD_LINK.format(id=other.public_id))
+        if was == "commission_accepted" and offer_next:
+            _offer_next(session, other.unit, actor, base_url=base_url)
         _free_if_idle(session, other.unit, other.household)
+    return count
+
+
+def _offer_next(session: so.Session, unit: Unit, actor: User | None, *, base_url: str) -> Proposal | None:
+    """Nobody holds the unit's lease any more: offer it to the best-ranked retained candidate
+    still waiting (her association and the landlord are told); she is promised now, so her
+    other offers are cancelled."""
+    if session.scalar(sa.select(Proposal.id).where(Proposal.unit_id == unit.id,
+                                                   Proposal.status.in_(PROMISED_STATUSES))):
+        return None
+    waiting = list(session.scalars(
+        sa.select(Proposal).where(Proposal.unit_id == unit.id, Proposal.status == "commission_ranked")
+        .order_by(Proposal.commission_rank)))
+    for candidate in waiting:
+        try:
+            _transition(session, candidate, ("commission_ranked",), "commission_accepted")
+        except Conflict:
+            # Moved meanwhile, or promised elsewhere (her waiting here would then have been
+            # cancelled): she cannot take it, the next one may.
+            _cancel(session, [candidate], actor, base_url=base_url)
+            continue
+        audit.record(session, "proposal.lease_offer", actor=actor, object_type="proposal",
+                     object_id=candidate.public_id)
+        notifications.tell(session, candidate.household.association,
+                           _l("Les candidates classées avant le ménage n'ont pas signé : le bail lui est "
+                              "maintenant proposé (proposition %(id)s).", id=candidate.public_id),
+                           ASSOCIATION_LINK.format(id=candidate.public_id), email="proposal_update",
+                           base_url=base_url)
+        notifications.tell(session, unit.landlord,
+                           _l("Le bail peut maintenant être signé avec la candidate suivante dans l'ordre "
+                              "de la commission (proposition %(id)s).", id=candidate.public_id),
+                           LANDLORD_LINK.format(id=candidate.public_id))
+        _cancel(session, _open_others(session, candidate, same_unit=False), actor, base_url=base_url)
+        return candidate
+    return None
+
+
+def cancellable(session: so.Session, *, unit: Unit | None = None,
+                household: Household | None = None) -> list[Proposal]:
+    """The released proposals of a unit (or a household) that withdrawing it would cancel:
+    every one still open, and the lease offered but not signed."""
+    stmt = sa.select(Proposal).where(Proposal.status.in_(CANCELLABLE_STATUSES)).order_by(Proposal.id)
+    if unit is not None:
+        stmt = stmt.where(Proposal.unit_id == unit.id)
+    if household is not None:
+        stmt = stmt.where(Proposal.household_id == household.id)
+    return list(session.scalars(stmt))
+
+
+def cancel_all(session: so.Session, actor: User | None, *, unit: Unit | None = None,
+               household: Household | None = None, base_url: str = "") -> int:
+    """Cancel what `cancellable` lists, telling both sides of each (one audit event each);
+    how many. A household's lease offer then goes to the unit's next-ranked candidate; a
+    unit's goes to nobody (the unit is being withdrawn)."""
+    return _cancel(session, cancellable(session, unit=unit, household=household), actor,
+                   base_url=base_url, statuses=CANCELLABLE_STATUSES, offer_next=unit is None)
 
 
 def _open_others(session: so.Session, proposal: Proposal, *, same_unit: bool = True,
@@ -445,10 +541,49 @@ def _household_decides(session: so.Session, user: User, proposal: Proposal, deci
     return proposal
 
 
+def retained(session: so.Session, unit: Unit) -> list[Proposal]:
+    """The unit's candidates retained by the commission and not yet leased, by rank: the
+    first holds the lease offer (`commission_accepted`), the others wait their turn."""
+    return list(session.scalars(
+        sa.select(Proposal).where(Proposal.unit_id == unit.id, Proposal.status.in_(RETAINED_STATUSES))
+        .order_by(Proposal.commission_rank)))
+
+
+def free_ranks(session: so.Session, unit: Unit) -> list[int]:
+    """The ranks a new retained candidate of this unit may take: not held by another
+    retained candidate, and after the one already offered the lease (she keeps her turn)."""
+    held = retained(session, unit)
+    offered = [p.commission_rank or 0 for p in held if p.status == "commission_accepted"]
+    after = max(offered, default=0)
+    taken = {p.commission_rank for p in held}
+    return [r for r in COMMISSION_RANKS if r > after and r not in taken]
+
+
+def _check_rank(session: so.Session, proposal: Proposal, rank: int | None) -> int:
+    """The commission's rank for this candidate: the one given, or the next after those
+    already retained (1 for the first). Conflict (field `rank`) if taken or too late."""
+    held = retained(session, proposal.unit)
+    if rank is None:
+        rank = max((p.commission_rank or 0 for p in held), default=0) + 1
+        if rank > COMMISSION_RANKS[-1]:
+            raise Conflict(_l("La commission a déjà retenu trois candidates pour ce logement : choisissez le "
+                              "rang de celle-ci."), field="rank")
+    if rank not in free_ranks(session, proposal.unit):
+        holder = next((p for p in held if p.commission_rank == rank), None)
+        if holder is not None:
+            raise Conflict(_l("Le rang %(rank)d est déjà donné à la candidature %(id)s : choisissez un "
+                              "autre rang.", rank=rank, id=holder.public_id), field="rank")
+        offered = next(p for p in held if p.status == "commission_accepted")
+        raise Conflict(_l("Le bail est déjà proposé à la candidature %(id)s, classée au rang %(rank)d : "
+                          "donnez un rang après le sien.", id=offered.public_id,
+                          rank=offered.commission_rank), field="rank")
+    return rank
+
+
 def _commission_decides(session: so.Session, user: User, proposal: Proposal, decision: str,
                         reason: str | None, rank: int | None, base_url: str) -> Proposal:
     reason = _check_reason(decision, reason, COMMISSION_REFUSAL_REASONS)
-    if rank is not None and (decision != "accept" or not 1 <= rank <= 3):
+    if rank is not None and (decision != "accept" or rank not in COMMISSION_RANKS):
         raise ValidationError(_l("Le rang de la commission va de 1 à 3, pour un ménage retenu."),
                               field="rank")
     _lock(session, proposal)
@@ -462,16 +597,29 @@ def _commission_decides(session: so.Session, user: User, proposal: Proposal, dec
     record = Decision(proposal_id=proposal.id, step="commission", outcome=decision, reason=reason,
                       decided_by_id=user.id)
     if decision == "accept":
-        _transition(session, proposal, ("household_accepted",), "commission_accepted",
-                    decision=record, commission_rank=rank or 1)
+        rank = _check_rank(session, proposal, rank)
+        # The best-ranked retained candidate is offered the lease (the unit is promised to
+        # her); one ranked behind her waits for it to fall through.
+        first = not retained(session, proposal.unit)
+        _transition(session, proposal, ("household_accepted",),
+                    "commission_accepted" if first else "commission_ranked",
+                    decision=record, commission_rank=rank)
         audit.record(session, "proposal.commission_accept", actor=user, object_type="proposal",
                      object_id=proposal.public_id)
-        notifications.tell(session, association,
-                           _l("La commission d'attribution a retenu le ménage (proposition "
-                              "%(id)s).", id=proposal.public_id),
-                           link, email="proposal_update", base_url=base_url)
-        # The unit is promised to her and she to it: nobody else waits for either.
-        _cancel(session, _open_others(session, proposal), user, base_url=base_url)
+        if first:
+            notifications.tell(session, association,
+                               _l("La commission d'attribution a retenu le ménage (proposition "
+                                  "%(id)s).", id=proposal.public_id),
+                               link, email="proposal_update", base_url=base_url)
+            # She is promised to this unit: her other offers go. The unit's other candidates
+            # stay until the lease is signed: the commission may rank them behind her.
+            _cancel(session, _open_others(session, proposal, same_unit=False), user, base_url=base_url)
+        else:
+            notifications.tell(session, association,
+                               _l("La commission d'attribution a retenu le ménage au rang %(rank)d "
+                                  "(proposition %(id)s) : le bail lui sera proposé si les candidates "
+                                  "classées avant elle ne le signent pas.", rank=rank, id=proposal.public_id),
+                               link, email="proposal_update", base_url=base_url)
         return proposal
     _transition(session, proposal, ("household_accepted",), "commission_refused", decision=record)
     audit.record(session, "proposal.commission_refuse", actor=user, object_type="proposal",
@@ -488,8 +636,10 @@ def _commission_decides(session: so.Session, user: User, proposal: Proposal, dec
 
 def _withdraw_unit(session: so.Session, proposal: Proposal, user: User, base_url: str) -> None:
     """The unit is gone: its other candidates are cancelled and it leaves the pool."""
-    _cancel(session, _open_others(session, proposal, same_household=False), user,
-            base_url=base_url)
+    others = session.scalars(sa.select(Proposal).where(
+        Proposal.unit_id == proposal.unit_id, Proposal.id != proposal.id,
+        Proposal.status.in_(CANCELLABLE_STATUSES)).order_by(Proposal.id))
+    _cancel(session, list(others), user, base_url=base_url, statuses=CANCELLABLE_STATUSES, offer_next=False)
     if proposal.unit.status in ("published", "proposed"):
         proposal.unit.status = "withdrawn"
     session.flush()
@@ -500,6 +650,10 @@ def _lease(session: so.Session, user: User, proposal: Proposal, decision: str,
     reason = _check_reason(decision, reason, COMMISSION_REFUSAL_REASONS)
     _lock(session, proposal)
     session.refresh(proposal)
+    if proposal.status == "commission_ranked":
+        offered = next((p for p in retained(session, proposal.unit) if p.status == "commission_accepted"), None)
+        raise Conflict(_l("Le bail est d'abord proposé à la candidature %(id)s, mieux classée par la "
+                          "commission.", id=offered.public_id if offered else "—"), field="status")
     if proposal.status in OPEN_STATUSES:
         raise Conflict(_l("La commission n'a pas encore retenu ce ménage pour ce logement."),
                        field="status")
@@ -521,6 +675,8 @@ def _lease(session: so.Session, user: User, proposal: Proposal, decision: str,
         notifications.tell(session, association,
                            _l("Le bail est signé (proposition %(id)s).", id=proposal.public_id),
                            link, email="proposal_update", base_url=base_url)
+        # The unit is let and she is housed: whoever still waits for either is told it is over.
+        _cancel(session, _open_others(session, proposal), user, base_url=base_url)
         return proposal
     _transition(session, proposal, ("commission_accepted",), "cancelled", decision=record)
     audit.record(session, "proposal.cancel", actor=user, object_type="proposal",
@@ -529,8 +685,11 @@ def _lease(session: so.Session, user: User, proposal: Proposal, decision: str,
                        _l("Le bail ne sera pas signé : la proposition %(id)s est annulée.",
                           id=proposal.public_id),
                        link, email="proposal_update", base_url=base_url)
-    if reason == "unit_unavailable" and unit.status in ("published", "proposed"):
-        unit.status = "withdrawn"
+    if reason == "unit_unavailable":
+        _withdraw_unit(session, proposal, user, base_url)
+    else:
+        # The next-ranked retained candidate, if any, is offered the lease.
+        _offer_next(session, unit, user, base_url=base_url)
     _free_if_idle(session, unit, household)
     return proposal
 

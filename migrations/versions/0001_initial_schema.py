@@ -435,7 +435,11 @@ def upgrade():
         sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
-            "status IN ('review', 'dropped', 'pending', 'household_accepted', 'household_declined', 'expired', 'commission_accepted', 'commission_refused', 'leased', 'cancelled')",
+            "NOT (status IN ('commission_ranked', 'commission_accepted')) OR commission_rank IS NOT NULL",
+            name=op.f("ck_proposals_retained_has_rank"),
+        ),
+        sa.CheckConstraint(
+            "status IN ('review', 'dropped', 'pending', 'household_accepted', 'household_declined', 'expired', 'commission_ranked', 'commission_accepted', 'commission_refused', 'leased', 'cancelled')",
             name=op.f("ck_proposals_status"),
         ),
         sa.CheckConstraint(
@@ -466,6 +470,13 @@ def upgrade():
             unique=True,
             sqlite_where=sa.text("status IN ('commission_accepted', 'leased')"),
             postgresql_where=sa.text("status IN ('commission_accepted', 'leased')"),
+        )
+        batch_op.create_index(
+            "uq_proposals_unit_commission_rank",
+            ["unit_id", "commission_rank"],
+            unique=True,
+            sqlite_where=sa.text("status IN ('commission_ranked', 'commission_accepted')"),
+            postgresql_where=sa.text("status IN ('commission_ranked', 'commission_accepted')"),
         )
         batch_op.create_index(
             "uq_proposals_unit_promised",
@@ -513,6 +524,11 @@ def downgrade():
             "uq_proposals_unit_promised",
             sqlite_where=sa.text("status IN ('commission_accepted', 'leased')"),
             postgresql_where=sa.text("status IN ('commission_accepted', 'leased')"),
+        )
+        batch_op.drop_index(
+            "uq_proposals_unit_commission_rank",
+            sqlite_where=sa.text("status IN ('commission_ranked', 'commission_accepted')"),
+            postgresql_where=sa.text("status IN ('commission_ranked', 'commission_accepted')"),
         )
         batch_op.drop_index(
             "uq_proposals_household_promised",

@@ -201,34 +201,141 @@ def test_proposals_cancelled_by_the_release_itself_were_never_sent(db, world):
 # --- The commission and the lease ---------------------------------------------------------
 
 
-def test_commission_accept_promises_the_unit_and_cancels_the_rest(db, world):
-    rival_home = factories.create_household(db)
-    rival = factories.create_proposal(db, unit=world.unit, household=rival_home, run=world.run, rank=2)
+def candidate(db, world, rank):
+    """Another household proposed for the world's unit, who has said yes."""
+    home = factories.create_household(db)
+    proposal = factories.create_proposal(db, unit=world.unit, household=home, run=world.run, rank=rank)
+    svc.decide(db, factories.create_user(db, "association", organisation=home.association),
+               proposal.public_id, decision="accept", today=TODAY)
+    return proposal
+
+
+def told(db, organisation):
+    return [n.message for n in db.scalars(sa.select(Notification).where(
+        Notification.organisation_id == organisation.id).order_by(Notification.id))]
+
+
+def test_rank_1_is_promised_and_the_units_other_candidates_wait(db, world):
+    rival = candidate(db, world, 2)
     elsewhere = factories.create_proposal(db, household=world.household, run=world.run, rank=1)
     decide(db, world.au, world.proposal, "accept")
-    svc.decide(db, factories.create_user(db, "association", organisation=rival_home.association),
-               rival.public_id, decision="accept", today=TODAY)
     decide(db, world.lu, world.proposal, "accept", rank=1)
     for p in (world.proposal, rival, elsewhere):
         db.refresh(p)
     assert (world.proposal.status, world.proposal.commission_rank) == ("commission_accepted", 1)
-    assert rival.status == elsewhere.status == "cancelled"
-    assert actions(db, rival) == ["proposal.household_accept", "proposal.cancel"]
-    # The rival's association and the other unit's landlord hear of it; the rival is free again.
-    assert rival_home.status == "active"
+    # She is promised: her other offer goes, its landlord is told and the unit is free again.
+    assert elsewhere.status == "cancelled"
     assert elsewhere.unit.status == "published"
-    told = set(db.scalars(sa.select(Notification.organisation_id)))
-    assert {rival_home.association_id, elsewhere.unit.landlord_id, world.association.id} <= told
-    # The second candidate can no longer be chosen: the unit is promised.
-    with pytest.raises(Conflict):
-        svc.decide(db, world.lu, rival.public_id, decision="accept")
+    assert any(elsewhere.public_id in m for m in told(db, elsewhere.unit.landlord))
+    # The unit's other candidate is not cancelled: the commission may rank her behind.
+    assert rival.status == "household_accepted"
+    assert rival.household.status == "proposed"
+    decide(db, world.lu, rival, "accept", rank=2)
+    assert (rival.status, rival.commission_rank) == ("commission_ranked", 2)
+    assert any("rang 2" in m for m in told(db, rival.household.association))
+    # Only the best-ranked retained candidate can sign.
+    with pytest.raises(Conflict) as lease:
+        decide(db, world.lu, rival, "accept", step="lease")
+    assert world.proposal.public_id in str(lease.value.message)
+    assert rival.status == "commission_ranked"
+
+
+def test_ranks_are_distinct_and_never_jump_the_candidate_offered_the_lease(db, world):
+    second, third, fourth = candidate(db, world, 2), candidate(db, world, 3), candidate(db, world, 4)
+    decide(db, world.au, world.proposal, "accept")
+    assert svc.free_ranks(db, world.unit) == [1, 2, 3]
+    decide(db, world.lu, world.proposal, "accept", rank=2)
+    assert world.proposal.status == "commission_accepted"  # rank 1 may be someone outside Passerelle
+    assert svc.free_ranks(db, world.unit) == [3]
+    with pytest.raises(Conflict) as taken:
+        decide(db, world.lu, second, "accept", rank=2)
+    assert taken.value.field == "rank" and world.proposal.public_id in str(taken.value.message)
+    with pytest.raises(Conflict) as before:
+        decide(db, world.lu, second, "accept", rank=1)
+    assert before.value.field == "rank" and "après" in str(before.value.message)
+    decide(db, world.lu, second, "accept")  # no rank: the next one
+    assert (second.status, second.commission_rank) == ("commission_ranked", 3)
+    with pytest.raises(Conflict) as full:
+        decide(db, world.lu, third, "accept")
+    assert full.value.field == "rank"
+    with pytest.raises(ValidationError) as out_of_range:
+        decide(db, world.lu, fourth, "accept", rank=4)
+    assert out_of_range.value.field == "rank"
+    for p in (third, fourth):
+        assert p.status == "household_accepted"
+    assert db.scalar(sa.select(sa.func.count()).select_from(Decision).where(Decision.step == "commission")) == 2
+
+
+def test_the_database_refuses_two_retained_candidates_at_one_rank(db, world):
+    other = factories.create_proposal(db, unit=world.unit, run=world.run, rank=2)
+    world.proposal.status, world.proposal.commission_rank = "commission_accepted", 1
+    db.flush()
+    other.status, other.commission_rank = "commission_ranked", 1
+    with pytest.raises(sa.exc.IntegrityError), db.begin_nested():
+        db.flush()
+
+
+def test_the_database_refuses_a_retained_candidate_without_a_rank(db, world):
+    world.proposal.status = "commission_ranked"
+    with pytest.raises(sa.exc.IntegrityError), db.begin_nested():
+        db.flush()
+
+
+def test_a_signed_lease_cancels_everyone_still_waiting_for_the_unit_or_for_her(db, world):
+    waiting, undecided = candidate(db, world, 2), candidate(db, world, 3)
+    decide(db, world.au, world.proposal, "accept")
+    decide(db, world.lu, world.proposal, "accept", rank=1)
+    decide(db, world.lu, waiting, "accept", rank=2)
+    decide(db, world.lu, world.proposal, "accept", step="lease")
+    for p in (waiting, undecided):
+        db.refresh(p)
+        assert p.status == "cancelled"
+        assert p.household.status == "active"
+        assert actions(db, p)[-1] == "proposal.cancel"
+        assert any(p.public_id in m and "annulée" in m for m in told(db, p.household.association))
+        assert any(p.public_id in m for m in told(db, world.landlord))
+    assert (world.unit.status, world.household.status) == ("allocated", "housed")
+
+
+def test_a_lease_not_signed_goes_to_the_next_ranked_candidate(db, world):
+    third = candidate(db, world, 2)
+    her_other = factories.create_proposal(db, household=third.household, run=world.run, rank=1)
+    decide(db, world.au, world.proposal, "accept")
+    decide(db, world.lu, world.proposal, "accept", rank=1)
+    decide(db, world.lu, third, "accept", rank=3)  # rank 2 went to someone outside Passerelle
+    assert her_other.status == "pending"  # ranked behind: not promised yet
+    decide(db, world.lu, world.proposal, "decline", step="lease", reason="household_refused")
+    for p in (world.proposal, third, her_other):
+        db.refresh(p)
+    assert world.proposal.status == "cancelled" and world.household.status == "active"
+    assert (third.status, third.commission_rank) == ("commission_accepted", 3)
+    assert actions(db, third)[-1] == "proposal.lease_offer"
+    assert any(third.public_id in m and "bail lui est" in m for m in told(db, third.household.association))
+    assert any(third.public_id in m and "suivante" in m for m in told(db, world.landlord))
+    # She is promised now: her other offer is cancelled; the unit stays proposed for her.
+    assert her_other.status == "cancelled"
+    assert world.unit.status == "proposed"
+    decide(db, world.lu, third, "accept", step="lease")
+    assert (third.status, world.unit.status, third.household.status) == ("leased", "allocated", "housed")
+
+
+def test_a_lease_not_signed_with_nobody_waiting_frees_the_unit(db, world):
+    undecided = candidate(db, world, 2)
+    decide(db, world.au, world.proposal, "accept")
+    decide(db, world.lu, world.proposal, "accept")
+    decide(db, world.lu, world.proposal, "decline", step="lease", reason="incomplete_file")
+    db.refresh(undecided)
+    assert undecided.status == "household_accepted"
+    # The candidate still waiting for the commission can now be retained at rank 1.
+    decide(db, world.lu, undecided, "accept", rank=1)
+    assert undecided.status == "commission_accepted"
 
 
 def test_the_database_refuses_a_second_promise_whatever_the_code_does(db, world):
     other = factories.create_proposal(db, unit=world.unit, run=world.run, rank=2)
-    world.proposal.status = "commission_accepted"
+    world.proposal.status, world.proposal.commission_rank = "commission_accepted", 1
     db.flush()
-    other.status = "commission_accepted"
+    other.status, other.commission_rank = "commission_accepted", 2
     with pytest.raises(sa.exc.IntegrityError), db.begin_nested():
         db.flush()
 

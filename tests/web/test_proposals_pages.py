@@ -127,12 +127,12 @@ def test_commission_then_lease_through_the_pages(client, login_as, auth, case, d
     r = client.post(f"/bailleur/propositions/{pid}/retenir", data={f"{pid}-accept-rank": "2"})
     assert r.status_code == 303
     body = text(client.get(r.headers["Location"]))
-    assert "le ménage est retenu" in body and "Le bail est signé" in body
+    assert "le ménage est retenu au rang 2, le bail lui est proposé" in body and "Le bail est signé" in body
     assert "rang donné par la commission : 2" in body
     # The history names organisations and roles, not the referent's e-mail.
     assert "Solidarité Test (association)" in body and case.au.email not in body
     db.expire_all()
-    assert case.rival.status == "cancelled"
+    assert case.rival.status == "pending"  # still open until the lease is signed
     r = client.post(f"/bailleur/propositions/{pid}/retenir", data={f"{pid}-accept-rank": "1"},
                     follow_redirects=True)
     assert "déjà changé d&#39;état" in text(r)
@@ -141,6 +141,57 @@ def test_commission_then_lease_through_the_pages(client, login_as, auth, case, d
     db.expire_all()
     assert case.proposal.status == "leased"
     assert (case.unit.status, case.household.status) == ("allocated", "housed")
+    assert case.rival.status == "cancelled"
+
+
+def accepted(db, case, proposal):
+    from models import Decision
+
+    proposal.status = "household_accepted"
+    db.add(Decision(proposal_id=proposal.id, step="household", outcome="accept"))
+    db.flush()
+
+
+def test_the_commission_ranks_candidates_and_the_lease_goes_down_the_order(client, login_as, case, db):
+    third = factories.create_proposal(db, unit=case.unit, run=case.proposal.run, rank=3)
+    for p in (case.proposal, case.rival, third):
+        accepted(db, case, p)
+    login_as(case.lu)
+    pid, rid, tid = case.proposal.public_id, case.rival.public_id, third.public_id
+    page = text(client.get(f"/bailleur/propositions/{pid}"))
+    assert '<option selected value="1">1</option>' in page  # the next rank, chosen for her
+    assert client.post(f"/bailleur/propositions/{pid}/retenir", data={f"{pid}-accept-rank": "1"}).status_code == 303
+    # Rank 1 is taken: only 2 and 3 are offered, 2 first.
+    page = text(client.get(f"/bailleur/propositions/{tid}"))
+    assert '<option selected value="2">2</option>' in page and 'value="1"' not in page
+    assert client.post(f"/bailleur/propositions/{tid}/retenir", data={f"{tid}-accept-rank": "3"}).status_code == 303
+    r = client.post(f"/bailleur/propositions/{rid}/retenir", data={f"{rid}-accept-rank": "3"})
+    assert r.status_code == 409
+    assert "Le rang 3 est déjà donné à la candidature" in text(r) and 'aria-invalid="true"' in text(r)
+    r = client.post(f"/bailleur/propositions/{rid}/retenir", data={f"{rid}-accept-rank": "2"},
+                    follow_redirects=True)
+    assert "le ménage est retenu au rang 2. Le bail lui sera proposé si" in text(r)
+    # The board lists the unit's candidates in the commission's order.
+    board = text(client.get("/bailleur/propositions"))
+    assert board.index(f"Candidature {pid}") < board.index(f"Candidature {rid}") < board.index(f"Candidature {tid}")
+    detail = text(client.get(f"/bailleur/propositions/{tid}"))
+    assert "ordre de la commission" in detail
+    assert detail.index(pid) < detail.index(rid) < detail.index(f"<strong>{tid}</strong>")
+    assert "Retenue au rang 3" in detail and "Le bail est signé" not in detail
+    # Rank 1 does not sign: the lease goes to rank 2, and rank 2's association is told.
+    r = client.post(f"/bailleur/propositions/{pid}/bail-annule",
+                    data={f"{pid}-lease_failed-reason": "household_refused"})
+    assert r.status_code == 303
+    db.expire_all()
+    assert (case.proposal.status, case.rival.status, third.status) == (
+        "cancelled", "commission_accepted", "commission_ranked")
+    assert "Le bail est signé" in text(client.get(f"/bailleur/propositions/{rid}"))
+    assert db.scalar(sa.select(sa.func.count()).select_from(Notification).where(
+        Notification.organisation_id == case.rival.household.association_id,
+        Notification.msgid.contains("le bail lui est"))) == 1
+    assert client.post(f"/bailleur/propositions/{rid}/bail").status_code == 303
+    db.expire_all()
+    assert (case.rival.status, third.status, case.unit.status) == ("leased", "cancelled", "allocated")
 
 
 def test_landlord_cannot_decide_before_the_household(client, login_as, case, db):

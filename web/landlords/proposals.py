@@ -31,8 +31,13 @@ from web.notifications import add_notification_pages
 
 
 class CommissionAcceptForm(FlaskForm):
-    rank = SelectField(_l("Rang donné par la commission"), choices=[SelectChoice(str(n), str(n)) for n in (1, 2, 3)],
-                       coerce=int, default=1)
+    # Every rank is accepted here: whether it is still free is the service's to say (the
+    # page offers only the free ones, but another colleague may have taken one meanwhile).
+    rank = SelectField(_l("Rang donné par la commission"),
+                       choices=[SelectChoice(str(n), str(n)) for n in svc.COMMISSION_RANKS], coerce=int,
+                       validators=[InputRequired(message=_l("Choisissez le rang donné par la commission."))],
+                       description=_l("La candidate de rang 1 se voit proposer le bail ; les suivantes "
+                                      "attendent, dans l'ordre, qu'il ne soit pas signé."))
 
 
 class RefusalForm(FlaskForm):
@@ -62,20 +67,32 @@ def _form(kind: str, public_id: str, *, submitted: bool = False) -> FlaskForm:
     return FORMS[kind](formdata=None, prefix=prefix)
 
 
-def _forms(public_id: str, failed: FlaskForm | None = None, kind: str | None = None) -> SimpleNamespace:
+def _forms(public_id: str, failed: FlaskForm | None = None, kind: str | None = None,
+           free_ranks: list[int] | None = None) -> SimpleNamespace:
     forms = {k: _form(k, public_id) for k in FORMS}
+    if free_ranks is not None:
+        # Offer the ranks still free, the next one first chosen.
+        rank = forms["accept"].rank  # type: ignore[attr-defined]
+        rank.choices = [SelectChoice(str(n), str(n)) for n in free_ranks]
+        rank.data = free_ranks[0] if free_ranks else None
     if failed is not None and kind is not None:
         forms[kind] = failed
     return SimpleNamespace(**forms)
 
 
-def _card(proposal: Proposal, decisions: dict[str, Decision] | None = None) -> dict[str, Any]:
-    """What the page shows of one candidate (`decisions`: its decisions by step, when the
-    caller read those of a whole page at once)."""
+def _card(proposal: Proposal, decisions: dict[str, Decision] | None = None,
+          free_ranks: list[int] | None = None) -> dict[str, Any]:
+    """What the page shows of one candidate (`decisions`: its decisions by step, and
+    `free_ranks`: the ranks the commission may still give on its unit, when the caller read
+    those of a whole page at once)."""
+    db = get_session()
     if decisions is None:
-        decisions = svc.decisions_of(get_session(), proposal)
+        decisions = svc.decisions_of(db, proposal)
+    if free_ranks is None:
+        free_ranks = svc.free_ranks(db, proposal.unit) if proposal.status == "household_accepted" else []
     accepted = svc.accepted_by_household(decisions)
-    return {"proposal": proposal, "forms": _forms(proposal.public_id),
+    return {"proposal": proposal, "forms": _forms(proposal.public_id, free_ranks=free_ranks),
+            "free_ranks": free_ranks,
             "profile": profiles.landlord_profile(proposal) if accepted else None,
             "decisions": decisions}
 
@@ -97,8 +114,12 @@ def proposals():  # type: ignore[no-untyped-def]
                                            page=request.args.get("page", 1, type=int),
                                            per_page=current_app.config["PAGE_SIZE"])
     decisions = svc.decisions_by_proposal(db, [p for ps in candidates.values() for p in ps])
-    board = [(unit, _commune_name(unit.commune), [_card(p, decisions[p.id]) for p in candidates[unit.id]])
-             for unit in units.items]
+    board = []
+    for unit in units.items:
+        waiting = any(p.status == "household_accepted" for p in candidates[unit.id])
+        free = svc.free_ranks(db, unit) if waiting else []
+        board.append((unit, _commune_name(unit.commune),
+                      [_card(p, decisions[p.id], free) for p in candidates[unit.id]]))
     return render_template("landlords/proposals/board.html", page=units, board=board,
                            labels=svc.STATUS_LABELS, reason_label=svc.reason_label)
 
@@ -108,11 +129,12 @@ def _detail(public_id: str, failed: FlaskForm | None = None, kind: str | None = 
     db = get_session()
     proposal = svc.get_for(db, current_user, public_id)
     card = _card(proposal)
-    card["forms"] = _forms(public_id, failed, kind)
+    card["forms"] = _forms(public_id, failed, kind, free_ranks=card["free_ranks"])
     return render_template(
         "landlords/proposals/detail.html", card=card, proposal=proposal,
         unit=proposal.unit, commune_name=_commune_name(proposal.unit.commune),
         entries=svc.timeline(db, proposal, current_user),
+        candidates=svc.unit_candidates(db, current_user, proposal.unit),
         labels=svc.STATUS_LABELS, reason_label=svc.reason_label,
     ), status
 
@@ -124,7 +146,8 @@ def proposal(public_id: str):  # type: ignore[no-untyped-def]
 
 
 def _decide(public_id: str, kind: str, message: Any, **decision: Any) -> Any:
-    """Validate the submitted form, call the service, and say what happened."""
+    """Validate the submitted form, call the service, and say what happened (`message`:
+    the text, or a function of the decided proposal that gives it)."""
     form = _form(kind, public_id, submitted=True)
     if not form.validate_on_submit():
         return _detail(public_id, form, kind, status=422)
@@ -134,9 +157,14 @@ def _decide(public_id: str, kind: str, message: Any, **decision: Any) -> Any:
         decision["reason"] = form.reason.data  # type: ignore[attr-defined]
     db = get_session()
     try:
-        svc.decide(db, current_user, public_id, base_url=_base_url(), **decision)
+        proposal = svc.decide(db, current_user, public_id, base_url=_base_url(), **decision)
     except Conflict as exc:
         db.rollback()
+        field = getattr(form, exc.field or "", None) if exc.field == "rank" else None
+        if field is not None:
+            # A rank already given: said next to the rank, the choice kept.
+            field.errors = [str(exc.message)]
+            return _detail(public_id, form, kind, status=409)
         flash(str(exc.message), "error")
         return redirect(url_for(".proposal", public_id=public_id), 303)
     except ValidationError as exc:
@@ -147,6 +175,8 @@ def _decide(public_id: str, kind: str, message: Any, **decision: Any) -> Any:
             return redirect(url_for(".proposal", public_id=public_id), 303)
         field.errors = [str(exc.message)]
         return _detail(public_id, form, kind, status=422)
+    if callable(message):
+        message = message(proposal)
     db.commit()
     flash(message, "success")
     return redirect(url_for(".proposal", public_id=public_id), 303)
@@ -155,9 +185,15 @@ def _decide(public_id: str, kind: str, message: Any, **decision: Any) -> Any:
 @bp.route("/propositions/<public_id>/retenir", methods=["POST"])
 def commission_accept(public_id: str):  # type: ignore[no-untyped-def]
     """The commission chooses this candidate: the unit is promised to her."""
-    return _decide(public_id, "accept", _("Décision enregistrée : le ménage est retenu. Les autres "
-                                          "candidatures sur ce logement sont annulées."),
-                   decision="accept", step="commission")
+    def said(proposal: Proposal) -> str:
+        if proposal.status == "commission_accepted":
+            return _("Décision enregistrée : le ménage est retenu au rang %(rank)d, le bail lui est "
+                     "proposé. Les autres candidatures restent ouvertes jusqu'à la signature du bail.",
+                     rank=proposal.commission_rank)
+        return _("Décision enregistrée : le ménage est retenu au rang %(rank)d. Le bail lui sera "
+                 "proposé si les candidates classées avant lui ne le signent pas.", rank=proposal.commission_rank)
+
+    return _decide(public_id, "accept", said, decision="accept", step="commission")
 
 
 @bp.route("/propositions/<public_id>/refuser", methods=["POST"])
@@ -176,8 +212,9 @@ def lease(public_id: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/propositions/<public_id>/bail-annule", methods=["POST"])
 def lease_failed(public_id: str):  # type: ignore[no-untyped-def]
-    """The lease will not be signed, with a coded reason."""
-    return _decide(public_id, "lease_failed", _("Enregistré : le bail ne sera pas signé."),
+    """The lease will not be signed, with a coded reason: the next-ranked candidate is offered it."""
+    return _decide(public_id, "lease_failed", _("Enregistré : le bail ne sera pas signé. S'il reste une "
+                                                "candidate retenue, le bail est proposé à la suivante."),
                    decision="decline", step="lease")
 
 

@@ -175,3 +175,36 @@ def test_documented_in_openapi(client):
     assert "/api/v1/proposals/{proposal_id}/decision" in spec["paths"]
     profile = spec["components"]["schemas"]["LandlordProfile"]
     assert set(profile["properties"]) == set(profiles.PROFILE_FIELDS)
+
+
+def test_commission_ranks_are_distinct_and_named_in_the_error(setup, db, client):
+    p = setup.proposal
+    second = factories.create_proposal(db, unit=setup.unit, run=p.run, rank=2)
+    own = Caller(client, db, factories.create_user(db, "association", organisation=second.household.association))
+    assert setup.association.decide(p, decision="accept").status_code == 200
+    assert own.decide(second, decision="accept").status_code == 200
+    assert setup.landlord.decide(p, decision="accept").json["commission_rank"] == 1  # none given: the next
+    r = setup.landlord.decide(second, decision="accept", rank=1)
+    assert r.status_code == 409 and list(r.json["errors"]) == ["rank"]
+    assert p.public_id in r.json["errors"]["rank"][0]
+    r = setup.landlord.decide(second, decision="accept", rank=2)
+    assert r.status_code == 200 and (r.json["status"], r.json["commission_rank"]) == ("commission_ranked", 2)
+    r = setup.landlord.decide(second, decision="accept", step="lease")
+    assert r.status_code == 409
+    # Rank 1 does not sign: the lease is offered to rank 2.
+    r = setup.landlord.decide(p, decision="decline", step="lease", reason="household_refused")
+    assert r.status_code == 200 and r.json["status"] == "cancelled"
+    assert setup.landlord.get(f"/proposals/{second.public_id}").json["status"] == "commission_accepted"
+    assert setup.landlord.post(f"/proposals/{second.public_id}/lease").json["status"] == "leased"
+
+
+def test_rank_errors_in_english(setup, db, client):
+    p = setup.proposal
+    second = factories.create_proposal(db, unit=setup.unit, run=p.run, rank=2)
+    own = Caller(client, db, factories.create_user(db, "association", organisation=second.household.association))
+    setup.association.decide(p, decision="accept")
+    own.decide(second, decision="accept")
+    setup.landlord.decide(p, decision="accept", rank=1)
+    r = client.post(f"/api/v1/proposals/{second.public_id}/decision", json={"decision": "accept", "rank": 1},
+                    headers={**setup.landlord.headers, "Accept-Language": "en"})
+    assert r.status_code == 409 and "Rank 1 is already given to" in r.json["errors"]["rank"][0]
