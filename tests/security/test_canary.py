@@ -4,7 +4,12 @@ Distinctive strings and coordinates are put in every sensitive field of a househ
 really in play (active, proposed to a landlord's unit, accepted by her, notified). Then each
 of those users crawls everything she can reach — every link of every page from her home,
 every API list and detail she may call, downloads included — and the e-mail outbox and
-notifications are read too. None of the canaries may appear anywhere.
+notifications are read too. None of the canaries may appear anywhere. The crawl also asks
+directly for the canary's own records (as someone who learnt their ids would), the
+committee's exports unfiltered and filtered on the excluded département, and checks that it
+really went through each role's notifications, API lists and CSV/XLSX/PDF exports.
+The coordinator and the admin watch too: the coordinator sees zones (she reviews the
+proposals) but never the notes; the admin sees nothing of a household.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import io
 import json
 import re
 from collections import deque
+from datetime import date
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -30,7 +36,23 @@ RARE_COMMUNE, RARE_COMMUNE_NAME = "48012", "Monts-Verts"
 SCHOOL = {"lat": 50.612345, "lon": 3.071234, "label": "CANARY-SCHOOL"}
 CANARIES = ("CANARY", "48.123456", "2.654321", "48.12345", "2.65432", "48,12345", "2,65432",
             RARE_COMMUNE, RARE_COMMUNE_NAME, "50.612345", "3.071234", "rue des Lilas")
+# What a coordinator may see of a household includes its zones, never the association's notes.
+NOTE_CANARIES = ("CANARY-NOTE", "rue des Lilas")
 MAX_PAGES = 400
+_TODAY = date.today()
+QUARTER = f"{_TODAY.year}-Q{(_TODAY.month - 1) // 3 + 1}"
+# Where links from home do not lead but a person could type: the committee's exports and
+# figures without a filter, and filtered on the excluded département ("48") and commune.
+SEEDS = {
+    "committee": [
+        *(f"/comite/rapport.{fmt}{query}" for fmt in ("csv", "xlsx", "pdf")
+          for query in ("", "?departments=48", f"?quarter={QUARTER}&departments=48,59")),
+        "/comite/?departments=48", "/comite/besoins?departments=48", "/comite/simulation?departments=48",
+        f"/api/v1/stats?quarter={QUARTER}&departments=59", f"/api/v1/stats?quarter={QUARTER}&departments=48",
+        f"/api/v1/stats?quarter={QUARTER}&departments=48,59",
+    ],
+    "coordinator": [f"/api/v1/stats?quarter={QUARTER}&departments={d}" for d in ("59", "48")],
+}
 
 
 @pytest.fixture
@@ -54,9 +76,11 @@ def world(db):  # type: ignore[no-untyped-def]
         "landlord": factories.create_user(db, role="landlord", organisation=landlord),
         "other_association": factories.create_user(db, role="association"),
         "committee": factories.create_user(db, role="committee"),
+        "coordinator": factories.create_user(db, role="coordinator"),
+        "admin": factories.create_user(db, role="admin"),
     }
     db.commit()
-    return {"proposal": proposal, "household": household, "users": users}
+    return {"proposal": proposal, "household": household, "other": other, "users": users}
 
 
 def _text_of(response) -> str:  # type: ignore[no-untyped-def]
@@ -88,28 +112,46 @@ def _links(html: str, base: str) -> list[str]:
     return paths
 
 
-def _leaks(text: str) -> list[str]:
-    return [c for c in CANARIES if c in text]
+def _leaks(text: str, canaries: tuple[str, ...] = CANARIES) -> list[str]:
+    return [c for c in canaries if c in text]
 
 
-def _crawl(app, client, role: str) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
-    """Every page reachable by links from home, and every API GET the role may call; leaks by URL."""
+def _probes(app, role: str, ids: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every page the role may GET that names one record, asked for each of these ids."""
+    urls = []
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            args = list(rule.arguments)
+            if (rule.rule.startswith("/api/") or len(args) != 1 or "GET" not in (rule.methods or ())
+                    or type(rule._converters[args[0]]).__name__ != "UnicodeConverter"
+                    or not access.allowed(rule.endpoint, "GET", role)):
+                continue
+            urls += [url_for(rule.endpoint, **{args[0]: i}) for i in ids]
+    return sorted(urls)
+
+
+def _crawl(app, client, role: str, canaries: tuple[str, ...] = CANARIES,  # type: ignore[no-untyped-def]
+           probe_ids: list[str] | None = None) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """Every page reachable by links from home, the role's seeds, the canary's records asked
+    directly, and every API GET the role may call: (leaks by URL, status by URL visited)."""
     leaks: dict[str, list[str]] = {}
-    seen: set[str] = set()
-    queue = deque(["/", "/accueil", "/compte/mot-de-passe", "/compte/double-authentification", "/mentions"])
-    ids: set[str] = set()
+    seen: dict[str, int] = {}
+    probe_ids = probe_ids or []
+    queue = deque(["/", "/accueil", "/compte/mot-de-passe", "/compte/double-authentification", "/mentions",
+                   *SEEDS.get(role, []), *_probes(app, role, probe_ids)])
+    ids: set[str] = set(probe_ids)
     while queue and len(seen) < MAX_PAGES:
         path = queue.popleft()
         if path in seen or path.startswith("/deconnexion"):
             continue
-        seen.add(path)
         response = client.get(path)
+        seen[path] = response.status_code
         if response.status_code in (301, 302, 303):
             queue.append(urlsplit(response.headers["Location"]).path)
             continue
         text = _text_of(response)
         response.close()
-        if found := _leaks(text):
+        if found := _leaks(text, canaries):
             leaks[path] = found
         ids.update(re.findall(r"\b[HPUR]-[A-Za-z0-9_-]{16}\b", text))
         if response.mimetype == "text/html":
@@ -129,15 +171,14 @@ def _crawl(app, client, role: str) -> dict[str, list[str]]:  # type: ignore[no-u
             for page_url in (url, url + "?per_page=200"):
                 if page_url in seen:
                     continue
-                seen.add(page_url)
                 response = client.get(page_url)
+                seen[page_url] = response.status_code
                 text = response.get_data(as_text=True)
-                if found := _leaks(text):
+                if found := _leaks(text, canaries):
                     leaks[page_url] = found
                 if response.is_json:
                     api_ids.update(re.findall(r"\b[HPUR]-[A-Za-z0-9_-]{16}\b", json.dumps(response.json)))
-    leaks["_visited"] = sorted(seen)
-    return leaks
+    return leaks, seen
 
 
 def _login(app, db, user):  # type: ignore[no-untyped-def]
@@ -146,17 +187,40 @@ def _login(app, db, user):  # type: ignore[no-untyped-def]
     return client
 
 
+def _probe_ids(world) -> list[str]:  # type: ignore[no-untyped-def]
+    return [world["household"].public_id, world["other"].public_id, world["proposal"].public_id]
+
+
 def test_the_canaries_are_visible_to_their_own_referent(app, db, world):
     """The crawl can see them where they belong: otherwise the test below proves nothing."""
     client = _login(app, db, world["users"]["referent"])
-    found = _crawl(app, client, "association")
-    visited = found.pop("_visited")
-    assert any(f"/association/menages/{world['household'].public_id}" in v for v in visited)
+    found, visited = _crawl(app, client, "association", probe_ids=_probe_ids(world))
+    household = f"/association/menages/{world['household'].public_id}"
+    assert visited[household] == 200 and visited[household + "/export"] == 200
     everything = {c for cs in found.values() for c in cs}
-    assert {"CANARY", "48.123456", "2.654321"} <= everything, found
+    assert {"CANARY", "48.123456", "2.654321", "rue des Lilas"} <= everything, found
+    # The download of everything stored about her is read too (the crawl reads every format).
+    assert "rue des Lilas" in found[household + "/export"]
 
 
-@pytest.mark.parametrize("watcher", ["landlord", "other_association", "committee"])
+# What each watcher's crawl must have gone through with success (URL prefixes): her
+# notifications, her API lists, her downloads; otherwise "nothing leaked" proves little.
+COVERAGE = {
+    "landlord": ("/bailleur/notifications", "/bailleur/propositions/P-", "/api/v1/proposals", "/api/v1/units",
+                 "/api/v1/proposals/P-", "/bailleur/logements/modele.csv", "/bailleur/logements/modele.xlsx"),
+    "other_association": ("/association/notifications", "/association/propositions", "/api/v1/households",
+                          "/api/v1/proposals"),
+    "committee": ("/comite/rapport.csv", "/comite/rapport.xlsx", "/comite/rapport.pdf", "/comite/besoins",
+                  "/comite/graphiques/", "/api/v1/stats?"),
+    "coordinator": ("/coordination/rapprochements/R-", "/api/v1/households", "/api/v1/units",
+                    "/api/v1/match-runs/R-", "/api/v1/stats?"),
+    "admin": ("/admin/journal", "/admin/comptes", "/api/v1/me"),
+}
+WATCHERS = {"landlord": CANARIES, "other_association": CANARIES, "committee": CANARIES,
+            "coordinator": NOTE_CANARIES, "admin": CANARIES}
+
+
+@pytest.mark.parametrize("watcher", list(WATCHERS))
 def test_no_canary_reaches_other_people(app, db, world, watcher):
     users = world["users"]
     # The referent answers the proposal: the landlord is told (notification, e-mail outbox).
@@ -165,12 +229,18 @@ def test_no_canary_reaches_other_people(app, db, world, watcher):
     assert r.status_code in (302, 303), r.status_code
     client = _login(app, db, users[watcher])
     role = users[watcher].role
-    found = _crawl(app, client, role)
-    visited = found.pop("_visited")
+    found, visited = _crawl(app, client, role, WATCHERS[watcher], probe_ids=_probe_ids(world))
     assert len(visited) > 5, visited
+    missed = [p for p in COVERAGE[watcher] if not any(v.startswith(p) and s == 200 for v, s in visited.items())]
+    assert not missed, f"the {watcher}'s crawl never got these with success: {missed}\n{sorted(visited)}"
     if watcher == "landlord":
         # She really saw the household's allow-listed profile, through her proposals.
         assert any(world["proposal"].public_id in v for v in visited), visited
+    if watcher == "other_association":
+        # She asked for the canary's pages and download by their ids, and got what a missing record gets.
+        asked = {v: s for v, s in visited.items() if world["household"].public_id in v}
+        assert f"/association/menages/{world['household'].public_id}/export" in asked, visited
+        assert set(asked.values()) == {404}, asked
     assert not found, f"canaries reached the {watcher}: {found}"
 
 
