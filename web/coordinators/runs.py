@@ -161,8 +161,9 @@ def drop_proposal(run_id: str, proposal_id: str):  # type: ignore[no-untyped-def
         else:
             db.commit()
             flash(_("Proposition écartée."), "success")
-    return redirect(url_for("coordinators.run", run_id=item.public_id, page=request.args.get("page")) +
-                    f"#unite-{request.args.get('unit', '')}", 303)
+    # Back to where the coordinator was: both lists' pages, at the unit's proposals.
+    return redirect(url_for("coordinators.run", run_id=item.public_id, page=request.args.get("page"),
+                            sans=request.args.get("sans")) + f"#unite-{request.args.get('unit', '')}", 303)
 
 
 @bp.route("/rapprochements/<run_id>/diffuser", methods=["POST"])
