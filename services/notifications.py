@@ -21,6 +21,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from models import Notification, Organisation, OutboxEmail, User, utcnow
+from services import messages
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +55,18 @@ def _render(text: Any, locale: str | None = None) -> str:
 
 def notify(session: so.Session, *, message: Any, link: str | None = None,
            organisation: Organisation | None = None, user: User | None = None) -> Notification:
-    """Add a notification for a user or for every user of an organisation."""
+    """Add a notification for a user or for every user of an organisation.
+
+    `message` is a lazy string (`_l("... %(id)s ...", id=...)`): its msgid and parameters are
+    kept, and it is translated when read, in the reader's language.
+    """
     if organisation is None and user is None:
         raise ValueError("a notification needs a recipient")
     if link is not None and not link.startswith("/"):
         raise ValueError("a notification links inside the platform only")
-    row = Notification(organisation=organisation, user=user, message=_render(message)[:300],
-                       link=link)
+    # Stored untranslated: each reader gets it in her language (services.messages).
+    msgid, params = messages.deferred(message)
+    row = Notification(organisation=organisation, user=user, msgid=msgid, params=params, link=link)
     session.add(row)
     session.flush()
     return row

@@ -48,7 +48,7 @@ from flask_babel import lazy_gettext as _l
 import matching
 from models import Household, MatchRun, Organisation, Proposal, Unit, User, crypto, utcnow
 from models.runs import MatchRunLock, TerritoryPolicy
-from services import audit, notifications
+from services import audit, messages, notifications
 from services.errors import Conflict, NotFound, ValidationError
 from services.paging import Page, paginate
 
@@ -75,6 +75,49 @@ PHASE_LABELS = {
     "done": _l("Terminé"),
     "failed": _l("Échec"),
 }
+# Why a run failed: a stable code stored on the run (with its parameters), and the words a
+# coordinator reads, translated when she reads them (never stored as French text).
+ERROR_MESSAGES = {
+    "silent": _l("Le calcul s'est interrompu sans donner de nouvelles : relancez-le."),
+    "refused_by_checker": _l("Le résultat du calcul a été refusé par la vérification indépendante "
+                             "(%(n)d anomalie(s)) ; rien n'a été enregistré. %(detail)s"),
+    "crashed": _l("Erreur pendant le calcul : %(error)s"),
+}
+
+
+@dataclass(frozen=True)
+class RunError:
+    """A failed run's reason: `code` for programs, `message` in the current language."""
+
+    code: str
+    params: dict[str, Any]
+
+    @property
+    def message(self) -> str:
+        lazy = ERROR_MESSAGES.get(self.code)
+        if lazy is None:
+            # Not one of ours (written by hand, or by an older version): shown as it is.
+            return str(self.params.get("text", ""))
+        return messages.text(messages.deferred(lazy)[0], self.params)
+
+
+def _error(code: str, **params: Any) -> str:
+    """What `MatchRun.error` holds: the code and its parameters, as JSON."""
+    assert code in ERROR_MESSAGES, code
+    return json.dumps({"code": code, "params": params}, ensure_ascii=False)
+
+
+def run_error(run: MatchRun) -> RunError | None:
+    """Why the run failed (None if it did not)."""
+    if not run.error:
+        return None
+    try:
+        stored = json.loads(run.error)
+        return RunError(str(stored["code"]), dict(stored.get("params") or {}))
+    except (ValueError, TypeError, KeyError):
+        return RunError("error", {"text": run.error})
+
+
 # Solver phase -> (our phase, start, end of its share of the progress bar).
 SOLVER_PHASES: dict[str, tuple[str, float, float]] = {
     "candidates": ("candidates", 0.10, 0.50),
@@ -324,7 +367,7 @@ def fail_stale_runs(session: so.Session, stale_after_s: float, now: dt.datetime 
     stale = list(session.scalars(sa.select(MatchRun).where(MatchRun.status.in_(statuses), beat < limit)))
     for run in stale:
         run.status, run.phase = "failed", "failed"
-        run.error = str(_l("Le calcul s'est interrompu sans donner de nouvelles : relancez-le."))
+        run.error = _error("silent")
         run.finished_at = now
         _free_departments(session, run.id)
         audit.record(session, "run.failed", object_type="match_run", object_id=run.public_id,
@@ -839,7 +882,8 @@ def _fail(sessionmaker: Callable[[], so.Session], run_id: int, attempt: int, mes
         run = s.scalar(sa.select(MatchRun).where(MatchRun.id == run_id).with_for_update())
         if run is None or run.attempt != attempt or run.status != "running":
             return
-        run.status, run.phase, run.error, run.finished_at = "failed", "failed", message[:4000], utcnow()
+        # `message` is an `_error(...)`: its long parts are cut before, so the JSON stays whole.
+        run.status, run.phase, run.error, run.finished_at = "failed", "failed", message, utcnow()
         _free_departments(s, run_id)
         audit.record(s, "run.failed", object_type="match_run", object_id=run.public_id, outcome="failure")
         s.commit()
@@ -873,9 +917,7 @@ def execute_run(sessionmaker: Callable[[], so.Session], run_id: int, attempt: in
                 log.error("run %s: result refused by the checker: %s", run_id, violations[:20])
                 detail = "; ".join(str(v) for v in violations[:5])
                 _fail(sessionmaker, run_id, attempt,
-                      str(_l("Le résultat du calcul a été refusé par la vérification indépendante "
-                             "(%(n)d anomalie(s)) ; rien n'a été enregistré. %(detail)s",
-                             n=len(violations), detail=detail)))
+                      _error("refused_by_checker", n=len(violations), detail=detail[:2000]))
                 return "failed"
             reporter.our_phase("storing")
             # Seconds of each phase of the job, in the run's stats (`job_timings`).
@@ -884,8 +926,7 @@ def execute_run(sessionmaker: Callable[[], so.Session], run_id: int, attempt: in
             return _store(sessionmaker, run_id, attempt, built, result, as_of, timings)
     except Exception as exc:  # noqa: BLE001 - any failure of the job fails the run, with its reason
         log.exception("run %s attempt %s failed", run_id, attempt)
-        _fail(sessionmaker, run_id, attempt,
-              str(_l("Erreur pendant le calcul : %(error)s", error=f"{type(exc).__name__}: {exc}")))
+        _fail(sessionmaker, run_id, attempt, _error("crashed", error=f"{type(exc).__name__}: {exc}"[:2000]))
         return "failed"
 
 

@@ -332,9 +332,16 @@ def _second_victim(table: Table, group: Group) -> tuple[int, int] | None:
 # --------------------------------------------------------------------------- display
 
 
-def display(cell: Cell, locale: str = "fr") -> str:
-    """The text of a cell in pages, PDF and CSV: "< 5", "(s)", "—" or the number."""
+def display(cell: Cell, locale: str | None = None) -> str:
+    """The text of a cell in pages, PDF and CSV: "< 5", "(s)", "—" or the number.
+
+    In `locale`, or else the current one (the request's; charts and what-if sentences do not
+    pass one), or else French.
+    """
     from babel.numbers import format_decimal, format_percent
+    from flask_babel import get_locale
+
+    locale = locale or str(get_locale() or "fr")
 
     if cell.status == SMALL_COUNT:
         return "< 5"

@@ -52,8 +52,11 @@ def select_locale() -> str:
 def init_app(app: Flask) -> None:
     """Bind every extension to the app."""
     from services import accounts
+    from web import formatting
 
     babel.init_app(app, locale_selector=select_locale)
+    # Numbers, amounts and stored messages in the reader's language (Jinja filters).
+    formatting.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

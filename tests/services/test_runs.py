@@ -268,8 +268,9 @@ def test_a_result_the_checker_refuses_is_never_stored(app, db, coordinator, land
     assert execute(app, db, run) == "failed"
 
     run = db.get(MatchRun, run.id)
-    assert run.status == "failed" and "vérification indépendante" in run.error
-    assert "exclusion_zone" in run.error
+    error = runs.run_error(run)
+    assert run.status == "failed" and error.code == "refused_by_checker"
+    assert "vérification indépendante" in error.message and "exclusion_zone" in error.message
     assert db.scalar(sa.select(sa.func.count()).select_from(Proposal)) == 0
     assert db.scalar(sa.select(sa.func.count()).select_from(MatchRunLock)) == 0
     assert actions(db, run.public_id) == ["run.start", "run.failed"]
@@ -288,7 +289,8 @@ def test_a_crash_while_storing_leaves_no_proposal_and_the_run_can_be_restarted(a
     monkeypatch.setattr(runs, "_insert_proposals", crash_half_way)
     assert execute(app, db, run) == "failed"
     run = db.get(MatchRun, run.id)
-    assert run.status == "failed" and "disk full" in run.error
+    assert run.status == "failed" and runs.run_error(run).code == "crashed"
+    assert "disk full" in runs.run_error(run).message
     assert db.scalar(sa.select(sa.func.count()).select_from(Proposal)) == 0
 
     monkeypatch.setattr(runs, "_insert_proposals", real_insert)
@@ -313,7 +315,8 @@ def test_a_run_whose_job_went_silent_is_marked_failed_and_its_old_job_cannot_sto
 
     stale = runs.fail_stale_runs(db, stale_after_s=600)
 
-    assert stale == [run] and run.status == "failed" and "relancez" in run.error
+    assert stale == [run] and run.status == "failed" and runs.run_error(run).code == "silent"
+    assert "relancez" in runs.run_error(run).message
     assert fresh.status == "queued"
     runs.restart_run(db, run, actor=coordinator)
     # The first job wakes up: its attempt is over, it does nothing.

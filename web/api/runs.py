@@ -49,7 +49,11 @@ class RunSchema(Schema):
     departments = fields.List(fields.String(), dump_only=True)
     policy = fields.Dict(dump_only=True)
     stats = fields.Dict(dump_only=True, allow_none=True)
-    error = fields.String(dump_only=True, allow_none=True)
+    # Why a failed run failed: a stable code for programs, and the words in the caller's language.
+    error_code = fields.Function(lambda r: (e := runs.run_error(r)) and e.code, dump_only=True, allow_none=True,
+                                 metadata={"example": "crashed",
+                                           "description": "silent, refused_by_checker or crashed; null unless failed"})
+    error = fields.Function(lambda r: (e := runs.run_error(r)) and e.message, dump_only=True, allow_none=True)
     attempt = fields.Integer(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     started_at = fields.DateTime(dump_only=True, allow_none=True)

@@ -42,7 +42,7 @@ def _helpers() -> dict[str, Any]:
     return {"composition": composition, "commune_name": commune_name, "phase_labels": svc.PHASE_LABELS,
             "status_labels": svc.STATUS_LABELS, "reason_labels": svc.REASON_LABELS,
             "component_labels": svc.COMPONENT_LABELS, "proposal_status_labels": svc.PROPOSAL_STATUS_LABELS,
-            "urgency_labels": URGENCY_LABELS}
+            "urgency_labels": URGENCY_LABELS, "run_error": svc.run_error}
 
 
 def _fail_stale() -> None:
