@@ -24,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 from matching import geo
 from models import Household, Organisation, User, utcnow
 from models.housing import HOUSEHOLD_STATUSES, PRIORITY_CATEGORIES
-from services import audit
+from services import audit, proposals
 from services.errors import Conflict, NotFound, ValidationError
 from services.paging import Page, paginate
 
@@ -672,10 +672,16 @@ def activate_household(session: so.Session, household: Household, *, actor: User
     return household
 
 
-def withdraw_household(session: so.Session, household: Household, *, actor: User | None) -> Household:
-    """Take a draft or active request out of matching (it can be activated again)."""
+def withdraw_household(session: so.Session, household: Household, *, actor: User | None,
+                       base_url: str = "") -> Household:
+    """Take a draft, active or proposed request out of matching (it can be activated again).
+
+    Her proposals still open (or the lease offered to her) are cancelled first, both sides
+    told (`services.proposals.cancel_all`); a lease she was offered passes to the unit's
+    next-ranked candidate.
+    """
     if household.status == "proposed":
-        raise Conflict(_l("Une proposition est en cours : répondez-y avant de retirer la demande."), field="status")
+        proposals.cancel_all(session, actor, household=household, base_url=base_url)
     if household.status not in ("draft", "active"):
         raise Conflict(_l("Cette demande est déjà close."), field="status")
     household.status = "withdrawn"
@@ -685,9 +691,18 @@ def withdraw_household(session: so.Session, household: Household, *, actor: User
     return household
 
 
-def erase_household(session: so.Session, household: Household, *, actor: User | None) -> str:
-    """Delete the household and its proposals; only an audit entry without personal data remains."""
+def erase_household(session: so.Session, household: Household, *, actor: User | None,
+                    base_url: str = "") -> str:
+    """Delete the household and its proposals; only an audit entry without personal data remains.
+
+    Her proposals still open are cancelled first, both sides told, as on a withdrawal: the
+    landlord hears that a proposal is cancelled, not that she was erased.
+    """
     if household.status == "proposed":
+        proposals.cancel_all(session, actor, household=household, base_url=base_url)
+    if household.status == "proposed":
+        # Something still holds her (another transaction moved a proposal meanwhile): say so
+        # rather than delete under it.
         raise Conflict(_l("Une proposition est en cours : répondez-y avant d'effacer le ménage."), field="status")
     public_id = household.public_id
     # Proposals (and their decisions) go with it: ON DELETE CASCADE in the database.

@@ -172,7 +172,7 @@ def _commission_order() -> tuple[Any, ...]:
     """A unit's candidates as the commission ranked them (retained, then leased, by rank),
     then the others, newest run first and by the matching's rank."""
     kept = sa.case((Proposal.status.in_(RETAINED_STATUSES + ("leased",)), 0), else_=1)
-    return (kept, Proposal.commission_rank.asc().nulls_last(), Proposal.created_at.desc(), Proposal.rank,
+    return (kept, Proposal.commission_rank.asc().nulls_last(), Proposal.run_id.desc(), Proposal.rank,
             Proposal.id)
 
 
@@ -367,15 +367,15 @@ def _check_reason(decision: str, reason: str | None, allowed: tuple[str, ...]) -
     return reason
 
 
-def _free_if_idle(session: so.Session, unit: Unit, household: Household) -> None:
+def _free_if_idle(session: so.Session, unit: Unit | None, household: Household | None) -> None:
     """A unit (household) with nothing open or promised left goes back to the pool."""
     def busy(column: Any, value: int) -> bool:
         return bool(session.scalar(sa.select(sa.func.count()).select_from(Proposal).where(
             column == value, Proposal.status.in_(BUSY_STATUSES))))
 
-    if unit.status == "proposed" and not busy(Proposal.unit_id, unit.id):
+    if unit is not None and unit.status == "proposed" and not busy(Proposal.unit_id, unit.id):
         unit.status = "published"
-    if household.status == "proposed" and not busy(Proposal.household_id, household.id):
+    if household is not None and household.status == "proposed" and not busy(Proposal.household_id, household.id):
         household.status = "active"
     session.flush()
 
@@ -469,8 +469,10 @@ def cancel_all(session: so.Session, actor: User | None, *, unit: Unit | None = N
     """Cancel what `cancellable` lists, telling both sides of each (one audit event each);
     how many. A household's lease offer then goes to the unit's next-ranked candidate; a
     unit's goes to nobody (the unit is being withdrawn)."""
-    return _cancel(session, cancellable(session, unit=unit, household=household), actor,
-                   base_url=base_url, statuses=CANCELLABLE_STATUSES, offer_next=unit is None)
+    count = _cancel(session, cancellable(session, unit=unit, household=household), actor,
+                    base_url=base_url, statuses=CANCELLABLE_STATUSES, offer_next=unit is None)
+    _free_if_idle(session, unit, household)
+    return count
 
 
 def _open_others(session: so.Session, proposal: Proposal, *, same_unit: bool = True,

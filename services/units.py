@@ -12,9 +12,9 @@ commune's radius, so that an exclusion zone is checked against the whole commune
 Life cycle (`models.housing.UNIT_STATUSES`):
 
 - `draft` -> `published` (publish); `withdrawn` -> `published` (publish again).
-- `draft` | `published` -> `withdrawn` (withdraw). A `proposed` unit is not withdrawn
-  here: its proposals must be answered or cancelled first (issue 5 owns proposals), and
-  an `allocated` unit is let. Both answer 409 with a message that says so.
+- `draft` | `published` | `proposed` -> `withdrawn` (withdraw). A `proposed` unit's open
+  proposals (and a lease offered but not signed) are cancelled in the same transaction,
+  both sides told (`services.proposals.cancel_all`). An `allocated` unit is let: 409.
 - Editing: `draft`, `published` and `withdrawn` units. A `proposed` or `allocated` unit is
   read-only: changing its place or rent would silently invalidate a proposal that was
   checked against the household's exclusion zones and rent burden.
@@ -37,7 +37,7 @@ from flask_babel import lazy_gettext as _l
 from matching import geo
 from models import Organisation, Unit, User, utcnow
 from models.housing import FINANCINGS, UNIT_STATUSES
-from services import audit, communes, imports
+from services import audit, communes, imports, proposals
 from services.errors import Conflict, NotFound, ValidationError
 from services.imports import Column, ImportRejected, RowError
 from services.paging import Page, paginate
@@ -51,7 +51,7 @@ FIELDS = (
 REQUIRED = ("reference", "commune", "rooms", "rent", "available_from")
 EDITABLE_STATUSES = ("draft", "published", "withdrawn")
 PUBLISHABLE_STATUSES = ("draft", "withdrawn")
-WITHDRAWABLE_STATUSES = ("draft", "published")
+WITHDRAWABLE_STATUSES = ("draft", "published", "proposed")  # proposed: its proposals are cancelled
 
 ROOMS_MIN, ROOMS_MAX = 1, 20
 FLOOR_MIN, FLOOR_MAX = -5, 80
@@ -444,15 +444,14 @@ def publish_unit(session: so.Session, unit: Unit, *, actor: User | None = None) 
     return unit
 
 
-def withdraw_unit(session: so.Session, unit: Unit, *, actor: User | None = None) -> Unit:
-    """Take the unit out of matching.
+def withdraw_unit(session: so.Session, unit: Unit, *, actor: User | None = None, base_url: str = "") -> Unit:
+    """Take the unit out of matching; its open proposals are cancelled, both sides told.
 
-    :raise Conflict: proposed (answer or cancel its proposals first), allocated, or already withdrawn.
+    :raise Conflict: allocated, or already withdrawn.
     """
     if unit.status == "proposed":
-        raise Conflict(_l("Ce logement fait l'objet d'une proposition en cours : il ne peut être retiré "
-                          "qu'une fois la proposition refusée ou annulée."), field="status")
-    if unit.status not in WITHDRAWABLE_STATUSES:
+        proposals.cancel_all(session, actor, unit=unit, base_url=base_url)
+    if unit.status not in ("draft", "published"):
         raise Conflict(_l("Ce logement est %(status)s : il ne peut pas être retiré.",
                           status=str(STATUS_LABELS[unit.status]).lower()), field="status")
     unit.status = "withdrawn"

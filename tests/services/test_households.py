@@ -322,12 +322,53 @@ def test_withdraw_then_activate_again(db, association, referent):
     assert household.status == "active" and household.closed_at is None
 
 
-def test_a_household_with_a_proposal_under_way_is_neither_withdrawn_nor_erased(db, association, referent):
-    household = factories.create_household(db, association=association, status="proposed")
-    with pytest.raises(Conflict):
+def test_withdrawing_a_proposed_household_cancels_her_proposals_and_passes_her_lease_on(
+        app, db, association, referent):
+    from models import Decision, Notification
+
+    household = factories.create_household(db, association=association)
+    run = factories.create_run(db)
+    pending = factories.create_proposal(db, household=household, run=run)
+    offered = factories.create_proposal(db, household=household, run=run, rank=2)
+    next_one = factories.create_proposal(db, unit=offered.unit, run=run, rank=1)
+    for p, status, rank in ((offered, "commission_accepted", 1), (next_one, "commission_ranked", 2)):
+        p.status, p.commission_rank = status, rank
+        db.add(Decision(proposal=p, step="household", outcome="accept"))
+    db.flush()
+    with app.app_context():
         svc.withdraw_household(db, household, actor=referent)
-    with pytest.raises(Conflict):
+    assert household.status == "withdrawn"
+    for p in (pending, offered):
+        db.refresh(p)
+        assert p.status == "cancelled"
+        notes = [n.message for n in db.scalars(sa.select(Notification).where(
+            Notification.organisation_id == p.unit.landlord_id))]
+        assert f"La proposition {p.public_id} est annulée." in notes
+    assert pending.unit.status == "published"
+    # The lease she was offered goes to the unit's next-ranked candidate.
+    db.refresh(next_one)
+    assert next_one.status == "commission_accepted" and offered.unit.status == "proposed"
+    assert db.scalar(sa.select(AuditEvent.action).where(AuditEvent.object_id == household.public_id)
+                     .order_by(AuditEvent.id.desc()).limit(1)) == "household.withdraw"
+
+
+def test_erasing_a_proposed_household_cancels_her_proposals_first(app, db, association, referent):
+    from models import Notification
+
+    household = factories.create_household(db, association=association)
+    pending = factories.create_proposal(db, household=household)
+    proposal_id, landlord_id, unit = pending.public_id, pending.unit.landlord_id, pending.unit
+    with app.app_context():
         svc.erase_household(db, household, actor=referent)
+    assert db.scalar(sa.select(Household.id).where(Household.public_id == household.public_id)) is None
+    assert unit.status == "published"
+    actions = list(db.scalars(sa.select(AuditEvent.action).where(
+        AuditEvent.object_id.in_((proposal_id, household.public_id))).order_by(AuditEvent.id)))
+    assert actions == ["proposal.cancel", "household.erase"]
+    # The landlord hears the proposal is cancelled, never that she was erased or who she is.
+    notes = [n.message for n in db.scalars(sa.select(Notification).where(
+        Notification.organisation_id == landlord_id))]
+    assert notes == [f"La proposition {proposal_id} est annulée."]
 
 
 def test_a_housed_household_is_not_edited(db, association, referent):

@@ -201,12 +201,59 @@ def test_only_draft_or_withdrawn_units_are_published(db, landlord, status):
     assert unit.status == status
 
 
-def test_a_proposed_unit_is_not_withdrawn_silently(db, landlord):
-    unit = factories.create_unit(db, landlord=landlord, status="proposed")
-    with pytest.raises(Conflict) as info:
+def _accepted(db, proposal, status, rank=None):  # type: ignore[no-untyped-def]
+    """Move a proposal along as the decisions would (the household said yes first)."""
+    from models import Decision
+
+    proposal.status, proposal.commission_rank = status, rank
+    db.add(Decision(proposal=proposal, step="household", outcome="accept"))
+    db.flush()
+
+
+def test_withdrawing_a_proposed_unit_cancels_its_open_proposals(app, db, landlord):
+    from models import Notification
+    from services import proposals
+
+    unit = factories.create_unit(db, landlord=landlord)
+    run = factories.create_run(db)
+    pending = factories.create_proposal(db, unit=unit, run=run, rank=1)
+    offered = factories.create_proposal(db, unit=unit, run=run, rank=2)
+    waiting = factories.create_proposal(db, unit=unit, run=run, rank=3)
+    _accepted(db, offered, "commission_accepted", 1)
+    _accepted(db, waiting, "commission_ranked", 2)
+    elsewhere = factories.create_proposal(db, household=waiting.household, run=run, rank=1)
+    user = factories.create_user(db, "landlord", organisation=landlord)
+    assert len(proposals.cancellable(db, unit=unit)) == 3
+    with app.app_context():
+        units.withdraw_unit(db, unit, actor=user)
+    assert unit.status == "withdrawn"
+    for p in (pending, offered, waiting):
+        db.refresh(p)
+        assert p.status == "cancelled" and p.household.status in ("active", "proposed")
+        # One audit event each, and both sides told, naming only the proposal.
+        assert db.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "proposal.cancel", AuditEvent.object_id == p.public_id)) == 1
+        for org in (p.household.association, landlord):
+            notes = [n.message for n in db.scalars(sa.select(Notification).where(
+                Notification.organisation_id == org.id))]
+            assert f"La proposition {p.public_id} est annulée." in notes
+    # Nobody is offered a lease on a unit that is gone; her other offer is untouched.
+    assert not db.scalar(sa.select(AuditEvent.id).where(AuditEvent.action == "proposal.lease_offer"))
+    assert (elsewhere.status, waiting.household.status) == ("pending", "proposed")
+    for note in db.scalars(sa.select(Notification)):
+        assert "59350" not in note.message and "Lille" not in note.message and unit.reference not in note.message
+    assert db.scalar(sa.select(AuditEvent.action).where(AuditEvent.object_id == unit.public_id)
+                     .order_by(AuditEvent.id.desc()).limit(1)) == "unit.withdraw"
+
+
+def test_a_let_unit_is_not_withdrawn_and_keeps_its_lease(app, db, landlord):
+    unit = factories.create_unit(db, landlord=landlord)
+    leased = factories.create_proposal(db, unit=unit)
+    _accepted(db, leased, "leased", 1)
+    unit.status = "allocated"
+    with app.app_context(), pytest.raises(Conflict):
         units.withdraw_unit(db, unit)
-    assert "proposition en cours" in str(info.value.message)
-    assert unit.status == "proposed"
+    assert (unit.status, leased.status) == ("allocated", "leased")
 
 
 @pytest.mark.parametrize("status", ["allocated", "withdrawn"])

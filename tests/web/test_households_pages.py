@@ -276,6 +276,24 @@ def test_withdraw(client, db, referent):
     assert db.get(Household, household.id).status == "withdrawn"
 
 
+def test_withdrawing_or_erasing_a_proposed_household_says_what_it_cancels(client, db, referent):
+    from models import Proposal
+
+    household = factories.create_household(db, association=referent.organisation)
+    run = factories.create_run(db)
+    proposals = [factories.create_proposal(db, household=household, run=run, rank=r) for r in (1, 2)]
+    db.commit()
+    page = text(client.get(f"/association/menages/{household.public_id}"))
+    assert "Retirer la demande : ses 2 propositions en cours seront annulées" in page
+    erase = text(client.get(f"/association/menages/{household.public_id}/effacer"))
+    assert "Effacer définitivement : ses 2 propositions en cours seront annulées" in erase
+    r = client.post(f"/association/menages/{household.public_id}/retirer", follow_redirects=True)
+    assert "Demande retirée." in text(r) and "2 propositions en cours ont été annulées" in text(r)
+    db.expire_all()
+    assert db.get(Household, household.id).status == "withdrawn"
+    assert {db.get(Proposal, p.id).status for p in proposals} == {"cancelled"}
+
+
 def test_erase_after_confirmation(client, db, referent):
     household = factories.create_household(db, association=referent.organisation, reference="DOS-GONE")
     db.commit()

@@ -98,17 +98,25 @@ def test_edit_publish_withdraw(client, db, landlord):
     assert db.get(Unit, unit.id).status == "withdrawn"
 
 
-def test_a_proposed_unit_is_neither_edited_nor_withdrawn(client, db, landlord):
-    unit = factories.create_unit(db, landlord=landlord.organisation, status="proposed")
+def test_a_proposed_unit_is_not_edited_and_its_withdrawal_says_what_it_cancels(client, db, landlord):
+    from models import Proposal
+
+    unit = factories.create_unit(db, landlord=landlord.organisation)
+    run = factories.create_run(db)
+    first, second = (factories.create_proposal(db, unit=unit, run=run, rank=r) for r in (1, 2))
     db.commit()
     page = text(client.get(f"/bailleur/logements/{unit.public_id}"))
-    assert "proposition en cours" in page and "/retirer" not in page and "/modifier" not in page
-    r = client.post(f"/bailleur/logements/{unit.public_id}/retirer", follow_redirects=True)
-    assert "proposition en cours" in text(r)
+    assert "propositions en cours" in page and "/modifier" not in page
+    assert "Retirer ce logement : ses 2 propositions en cours seront annulées" in page
+    # Its candidates, in the commission's order (none retained yet: by the matching's rank).
+    assert page.index(first.public_id) < page.index(second.public_id)
     r = client.post(f"/bailleur/logements/{unit.public_id}/modifier", data=dict(FORM, rent="1"))
     assert r.status_code == 302
+    r = client.post(f"/bailleur/logements/{unit.public_id}/retirer", follow_redirects=True)
+    assert "2 propositions en cours ont été annulées" in text(r) and "retiré" in text(r)
     db.expire_all()
-    assert (db.get(Unit, unit.id).status, db.get(Unit, unit.id).rent) == ("proposed", Decimal("412.50"))
+    assert (db.get(Unit, unit.id).status, db.get(Unit, unit.id).rent) == ("withdrawn", Decimal("412.50"))
+    assert {db.get(Proposal, p.id).status for p in (first, second)} == {"cancelled"}
 
 
 def test_another_landlords_unit_is_404(client, db, landlord):

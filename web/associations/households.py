@@ -22,7 +22,6 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
-from matching import geo
 from models import Household
 from models.housing import HOUSEHOLD_STATUSES
 from services import households as svc
@@ -117,18 +116,11 @@ def index():  # type: ignore[no-untyped-def]
     if status not in (None, *HOUSEHOLD_STATUSES):
         status = None
     reference = (request.args.get("reference") or "").strip()[:80]
-    org = current_user.organisation
-    # The departments the association works in (all of them when it has not said).
-    names = geo.departments()
-    departments = {code: names.get(code, code) for code in (org.departments or names)}
-    department = request.args.get("departement") or None
-    if department not in departments:
-        department = None
-    page = svc.list_households(get_session(), association=org, statuses=[status] if status else None,
-                               reference=reference or None, department=department,
+    page = svc.list_households(get_session(), association=current_user.organisation,
+                               statuses=[status] if status else None, reference=reference or None,
                                page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"])
     return render_template("associations/index.html", page=page, status=status, statuses=HOUSEHOLD_STATUSES,
-                           reference=reference, department=department, departments=departments, **_helpers())
+                           reference=reference, **_helpers())
 
 
 def _form_page(form: HouseholdForm, household: Household | None) -> Any:
@@ -207,6 +199,7 @@ def _detail(item: Household, activation: ActivationForm, code: int) -> Any:
     history = proposals.household_timeline(db, item, current_user)
     return render_template("associations/household.html", household=item, info=summary(values),
                            activation=activation, confirm=ConfirmForm(), history=history,
+                           open_proposals=len(proposals.cancellable(db, household=item)),
                            **_helpers()), code
 
 
@@ -260,14 +253,19 @@ def withdraw_household(public_id: str):  # type: ignore[no-untyped-def]
     if not ConfirmForm().validate_on_submit():
         abort(400)
     db = get_session()
+    cancelled = len(proposals.cancellable(db, household=item))
     try:
-        svc.withdraw_household(db, item, actor=current_user)
+        svc.withdraw_household(db, item, actor=current_user, base_url=_base_url())
     except Conflict as exc:
         db.rollback()
         flash(str(exc.message), "error")
     else:
         db.commit()
         flash(_("Demande retirée."), "success")
+        if cancelled:
+            flash(ngettext("%(num)d proposition en cours a été annulée ; le bailleur est prévenu.",
+                           "%(num)d propositions en cours ont été annulées ; les bailleurs sont prévenus.",
+                           cancelled), "success")
     return redirect(url_for("associations.household", public_id=public_id))
 
 
@@ -281,7 +279,7 @@ def erase_household(public_id: str):  # type: ignore[no-untyped-def]
             abort(400)
         db = get_session()
         try:
-            svc.erase_household(db, item, actor=current_user)
+            svc.erase_household(db, item, actor=current_user, base_url=_base_url())
         except Conflict as exc:
             db.rollback()
             flash(str(exc.message), "error")
@@ -289,4 +287,10 @@ def erase_household(public_id: str):  # type: ignore[no-untyped-def]
         db.commit()
         flash(_("Le ménage a été effacé. Seule une trace sans donnée personnelle reste au journal."), "success")
         return redirect(url_for("associations.index"))
-    return render_template("associations/household_erase.html", household=item, form=form, **_helpers())
+    return render_template("associations/household_erase.html", household=item, form=form,
+                           open_proposals=len(proposals.cancellable(get_session(), household=item)),
+                           **_helpers())
+
+
+def _base_url() -> str:
+    return str(current_app.config.get("PUBLIC_URL") or request.url_root)

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.fields.choices import SelectChoice
@@ -17,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from matching import geo
 from models import Organisation, User
 from models.housing import UNIT_STATUSES
-from services import communes, units
+from services import communes, proposals, units
 from services.errors import Conflict, NotFound, ValidationError
 from services.imports import ImportRejected
 from web.db import get_session
@@ -114,11 +115,15 @@ def unit_new():  # type: ignore[no-untyped-def]
 def unit_detail(unit_id: str):  # type: ignore[no-untyped-def]
     """One unit: its fields in words, and what can be done with it."""
     unit = _unit(unit_id)
+    db = get_session()
     return render_template("landlords/unit.html", **_context(
         unit=unit, action_form=ActionForm(), at_commune=units.located_at_commune(unit),
         editable=unit.status in units.EDITABLE_STATUSES,
         publishable=unit.status in units.PUBLISHABLE_STATUSES,
-        withdrawable=unit.status in units.WITHDRAWABLE_STATUSES))
+        withdrawable=unit.status in units.WITHDRAWABLE_STATUSES,
+        # What withdrawing would cancel, said on the button; the candidates in the commission's order.
+        open_proposals=len(proposals.cancellable(db, unit=unit)),
+        candidates=proposals.unit_candidates(db, _user(), unit), proposal_labels=proposals.STATUS_LABELS))
 
 
 @bp.route("/logements/<unit_id>/modifier", methods=["GET", "POST"])
@@ -173,9 +178,18 @@ def unit_publish(unit_id: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/logements/<unit_id>/retirer", methods=["POST"])
 def unit_withdraw(unit_id: str):  # type: ignore[no-untyped-def]
-    """Take the unit out of matching."""
-    return _change_status(unit_id, units.withdraw_unit,
-                          _("Logement %(ref)s retiré : il ne sera plus proposé."))
+    """Take the unit out of matching, cancelling its open proposals."""
+    base_url = str(current_app.config.get("PUBLIC_URL") or request.url_root)
+
+    def withdraw(db: Any, unit: Any, *, actor: User) -> None:
+        cancelled = len(proposals.cancellable(db, unit=unit))
+        units.withdraw_unit(db, unit, actor=actor, base_url=base_url)
+        if cancelled:
+            flash(ngettext("%(num)d proposition en cours a été annulée ; le ménage et son association sont "
+                           "prévenus.", "%(num)d propositions en cours ont été annulées ; les ménages et "
+                           "leurs associations sont prévenus.", cancelled), "success")
+
+    return _change_status(unit_id, withdraw, _("Logement %(ref)s retiré : il ne sera plus proposé."))
 
 
 @bp.route("/logements/importer", methods=["GET", "POST"])

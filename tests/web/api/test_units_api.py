@@ -154,14 +154,16 @@ def test_publish_and_withdraw(landlord, db):
     assert r.status_code == 409 and r.json["errors"]["status"]
 
 
-def test_proposed_unit_cannot_be_withdrawn_or_edited(landlord, db):
-    unit = factories.create_unit(db, landlord=landlord.user.organisation, status="proposed")
+def test_proposed_unit_is_not_edited_and_its_withdrawal_cancels_its_proposals(landlord, db):
+    unit = factories.create_unit(db, landlord=landlord.user.organisation)
+    proposal = factories.create_proposal(db, unit=unit)
     db.commit()
-    r = landlord.post(f"/units/{unit.public_id}/withdraw")
-    assert r.status_code == 409 and "proposition en cours" in r.json["errors"]["status"][0]
     assert landlord.patch(f"/units/{unit.public_id}", json={"rent": 1}).status_code == 409
+    r = landlord.post(f"/units/{unit.public_id}/withdraw")
+    assert r.status_code == 200 and r.json["status"] == "withdrawn"
     db.expire_all()
-    assert db.get(Unit, unit.id).status == "proposed"
+    assert db.get(Unit, unit.id).status == "withdrawn"
+    assert db.get(type(proposal), proposal.id).status == "cancelled"
 
 
 # -- reach ---------------------------------------------------------------------------------
