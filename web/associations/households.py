@@ -22,6 +22,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
+from matching import geo
 from models import Household
 from models.housing import HOUSEHOLD_STATUSES
 from services import households as svc
@@ -116,11 +117,18 @@ def index():  # type: ignore[no-untyped-def]
     if status not in (None, *HOUSEHOLD_STATUSES):
         status = None
     reference = (request.args.get("reference") or "").strip()[:80]
-    page = svc.list_households(get_session(), association=current_user.organisation,
-                               statuses=[status] if status else None, reference=reference or None,
+    org = current_user.organisation
+    # The departments the association works in (all of them when it has not said).
+    names = geo.departments()
+    departments = {code: names.get(code, code) for code in (org.departments or names)}
+    department = request.args.get("departement") or None
+    if department not in departments:
+        department = None
+    page = svc.list_households(get_session(), association=org, statuses=[status] if status else None,
+                               reference=reference or None, department=department,
                                page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"])
     return render_template("associations/index.html", page=page, status=status, statuses=HOUSEHOLD_STATUSES,
-                           reference=reference, **_helpers())
+                           reference=reference, department=department, departments=departments, **_helpers())
 
 
 def _form_page(form: HouseholdForm, household: Household | None) -> Any:
