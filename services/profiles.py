@@ -21,6 +21,9 @@ from dataclasses import asdict, dataclass, fields
 from decimal import Decimal
 from typing import Any
 
+from babel.numbers import format_decimal
+from flask_babel import get_locale, gettext
+
 from matching import geo
 from models import Household, Proposal, Unit
 
@@ -29,19 +32,24 @@ INCOME_BAND_TOP = 3000
 
 
 def _euros(amount: int) -> str:
-    # French grouping with a no-break space: "1 000".
-    return f"{amount:,}".replace(",", "\u00a0")
+    # Grouped in the reader's language: "1 000" (no-break space) in French, "1,000" in English.
+    locale = str(get_locale() or "fr")
+    return format_decimal(amount, format="#,##0", locale=locale).replace("\u202f", "\u00a0")
 
 
 def income_band(monthly_income: Decimal | float) -> str:
-    """A 500 € wide band of monthly income ("1 000–1 499 €/mois"), never the amount itself."""
+    """A 500 € wide band of monthly income ("1 000–1 499 €/mois"), never the amount itself.
+
+    Said in the current language (the reader's: profiles are built for the page or the API
+    answer that shows them).
+    """
     income = int(monthly_income)
     if income >= INCOME_BAND_TOP:
-        return f"{_euros(INCOME_BAND_TOP)}\u00a0€/mois et plus"
+        return gettext("%(amount)s\u00a0€/mois et plus", amount=_euros(INCOME_BAND_TOP))
     low = income // INCOME_BAND_WIDTH * INCOME_BAND_WIDTH
     if low == 0:
-        return f"moins de {_euros(INCOME_BAND_WIDTH)}\u00a0€/mois"
-    return f"{_euros(low)}–{_euros(low + INCOME_BAND_WIDTH - 1)}\u00a0€/mois"
+        return gettext("moins de %(amount)s\u00a0€/mois", amount=_euros(INCOME_BAND_WIDTH))
+    return gettext("%(low)s–%(high)s\u00a0€/mois", low=_euros(low), high=_euros(low + INCOME_BAND_WIDTH - 1))
 
 
 def rent_burden(unit: Unit, household: Household) -> int | None:

@@ -7,7 +7,7 @@ import pytest
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
-from services import accounts, notifications, runs
+from services import accounts, notifications, profiles, runs
 from tests import factories
 from web import formatting
 
@@ -115,3 +115,12 @@ def test_numbers_have_a_decimal_comma_in_french_and_a_point_in_english(app, lang
         assert formatting.decimal(1234, 1, fixed=True) == score
         assert formatting.euros(1200.5) == amount
         assert formatting.decimal(None) == ""
+
+
+@pytest.mark.parametrize(("language", "low", "middle", "top"), [
+    ("fr", "moins de 500\xa0€/mois", "1\xa0000–1\xa0499\xa0€/mois", "3\xa0000\xa0€/mois et plus"),
+    ("en", "under €500/month", "€1,000–1,499/month", "€3,000/month or more"),
+])
+def test_a_landlord_reads_the_income_band_in_her_language(app, language, low, middle, top):
+    with app.test_request_context(), force_locale(language):
+        assert [profiles.income_band(x) for x in (120, 1499, 4200)] == [low, middle, top]
