@@ -14,7 +14,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True,
                 instance_path=os.environ.get("PASSERELLE_INSTANCE_PATH") or None)
 
-    from web import access, db, errors, extensions, requests
+    from web import access, badges, db, errors, extensions, requests
     from web import config as settings
     from web import logging as logs
 
@@ -31,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     extensions.init_app(app)
     requests.init_app(app)
     register_blueprints(app)
+    badges.init_app(app)
     # Last of the request hooks: it needs the caller that those before it have resolved.
     app.before_request(access.enforce)
     errors.init_app(app)
