@@ -444,6 +444,34 @@ def publish_unit(session: so.Session, unit: Unit, *, actor: User | None = None) 
     return unit
 
 
+def publish_units(session: so.Session, landlord: Organisation, public_ids: list[str], *,
+                  actor: User | None = None) -> list[Unit]:
+    """Publish several of the landlord's draft units at once (those of an import, or those
+    chosen on the list), each through `publish_unit`: all of them or none.
+
+    :raise ValidationError: no unit chosen (field `units`).
+    :raise NotFound: one of them is not the landlord's (the same answer as a missing one).
+    :raise Conflict: one of them is not a draft (named by its reference); nothing is published.
+    """
+    ids = list(dict.fromkeys(public_ids))
+    if not ids:
+        raise ValidationError(_l("Choisissez au moins un logement à publier."), field="units")
+    found: list[Unit] = []
+    for start in range(0, len(ids), 1000):  # a bounded IN list, whatever the import's size
+        found.extend(session.scalars(_own(landlord).where(Unit.public_id.in_(ids[start:start + 1000]))
+                                     .order_by(Unit.id).with_for_update()))
+    if len(found) != len(ids):
+        raise NotFound(_l("Logement introuvable."), field="units")
+    not_drafts = sorted(u.reference for u in found if u.status != "draft")
+    if not_drafts:
+        shown = ", ".join(not_drafts[:10]) + (" …" if len(not_drafts) > 10 else "")
+        raise Conflict(_l("Seuls des brouillons sont publiés ainsi ; ceux-ci n'en sont plus : %(refs)s. Aucun "
+                          "logement n'a été publié.", refs=shown), field="units")
+    for unit in found:
+        publish_unit(session, unit, actor=actor)
+    return found
+
+
 def withdraw_unit(session: so.Session, unit: Unit, *, actor: User | None = None, base_url: str = "") -> Unit:
     """Take the unit out of matching; its open proposals are cancelled, both sides told.
 
@@ -491,22 +519,23 @@ TEMPLATE_EXAMPLE_AT_COMMUNE = (
     "EXEMPLE-0002", "Roubaix", "", "", "", "2", "48", "0", "non", "oui", "356", "60", "PLAI", "oui",
     "2026-12-15",
 )
+# Shown on the import page and in the XLSX template's help sheet: in the reader's language.
 TEMPLATE_NOTES = (
-    "Une ligne par logement ; la première ligne (en-têtes) ne change pas. Colonnes obligatoires : "
-    "reference, commune, pieces, loyer, disponible_le.",
-    "reference : votre référence du logement (unique parmi vos logements).",
-    "commune : code INSEE (59350) ou nom exact (Lille) ; un nom porté par plusieurs communes "
-    "doit être précisé : Saint-Denis (93) ou 93066.",
-    "latitude, longitude : en degrés (50,6292 ; 3,0573). Vides : le logement est placé au centre de "
-    "sa commune, avec une incertitude égale au rayon de la commune.",
-    "incertitude_km : rayon (km) autour du point dans lequel se trouve le logement (0 si le point est exact).",
-    "pieces : nombre de pièces principales (T3 = 3). surface_m2 : surface habitable.",
-    "etage : 0 pour le rez-de-chaussée. ascenseur, accessible_fauteuil, qpv : oui ou non.",
-    "loyer, charges : euros par mois, virgule ou point décimal (412,50).",
-    "financement : PLAI, PLUS, PLS ou PLI (facultatif). disponible_le : JJ/MM/AAAA ou AAAA-MM-JJ.",
-    "Les noms de champs anglais du contrat d'API (rooms, rent, available_from...) sont aussi acceptés.",
-    "Fichier CSV (séparateur ; ou ,) en UTF-8 ou Windows-1252, ou XLSX. Au plus 5000 lignes. "
-    "Si une ligne est fausse, rien n'est enregistré : le rapport indique chaque ligne à corriger.",
+    _l("Une ligne par logement ; la première ligne (en-têtes) ne change pas. Colonnes obligatoires : "
+       "reference, commune, pieces, loyer, disponible_le."),
+    _l("reference : votre référence du logement (unique parmi vos logements)."),
+    _l("commune : code INSEE (59350) ou nom exact (Lille) ; un nom porté par plusieurs communes "
+       "doit être précisé : Saint-Denis (93) ou 93066."),
+    _l("latitude, longitude : en degrés (50,6292 ; 3,0573). Vides : le logement est placé au centre de "
+       "sa commune, avec une incertitude égale au rayon de la commune."),
+    _l("incertitude_km : rayon (km) autour du point dans lequel se trouve le logement (0 si le point est exact)."),
+    _l("pieces : nombre de pièces principales (T3 = 3). surface_m2 : surface habitable."),
+    _l("etage : 0 pour le rez-de-chaussée. ascenseur, accessible_fauteuil, qpv : oui ou non."),
+    _l("loyer, charges : euros par mois, virgule ou point décimal (412,50)."),
+    _l("financement : PLAI, PLUS, PLS ou PLI (facultatif). disponible_le : JJ/MM/AAAA ou AAAA-MM-JJ."),
+    _l("Les noms de champs anglais du contrat d'API (rooms, rent, available_from...) sont aussi acceptés."),
+    _l("Fichier CSV (séparateur ; ou ,) en UTF-8 ou Windows-1252, ou XLSX. Au plus 5000 lignes. "
+       "Si une ligne est fausse, rien n'est enregistré : le rapport indique chaque ligne à corriger."),
 )
 
 
@@ -518,7 +547,7 @@ def template_csv() -> bytes:
 def template_xlsx() -> bytes:
     """The import template as XLSX, with a help sheet."""
     return imports.write_xlsx(TEMPLATE_HEADERS, [TEMPLATE_EXAMPLE, TEMPLATE_EXAMPLE_AT_COMMUNE],
-                              title="Logements", notes=TEMPLATE_NOTES)
+                              title="Logements", notes=[str(note) for note in TEMPLATE_NOTES])
 
 
 @dataclass
@@ -591,6 +620,6 @@ def import_units(session: so.Session, landlord: Organisation, filename: str, dat
 
 __all__ = [
     "FIELDS", "STATUS_LABELS", "ImportRejected", "ImportSummary", "count_by_status", "create_unit",
-    "get_any_unit", "get_unit", "import_units", "list_units", "publish_unit", "template_csv",
+    "get_any_unit", "get_unit", "import_units", "list_units", "publish_unit", "publish_units", "template_csv",
     "template_xlsx", "typology", "update_unit", "validate_unit_fields", "withdraw_unit",
 ]

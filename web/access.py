@@ -64,6 +64,7 @@ ACCESS: dict[str, Rule] = {
     "landlords.unit_detail": LANDLORD,
     "landlords.unit_edit": LANDLORD,
     "landlords.unit_publish": LANDLORD,
+    "landlords.units_publish": LANDLORD,
     "landlords.unit_withdraw": LANDLORD,
     "landlords.commune_suggestions": LANDLORD,
     "landlords.proposals": LANDLORD,

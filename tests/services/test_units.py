@@ -256,6 +256,26 @@ def test_a_let_unit_is_not_withdrawn_and_keeps_its_lease(app, db, landlord):
     assert (unit.status, leased.status) == ("allocated", "leased")
 
 
+def test_publish_units_is_all_or_nothing(db, landlord):
+    drafts = [factories.create_unit(db, landlord=landlord, status="draft", reference=f"D-{i}") for i in range(3)]
+    published = factories.create_unit(db, landlord=landlord, status="published", reference="P-1")
+    foreign = factories.create_unit(db, status="draft")
+    with pytest.raises(Conflict) as info:
+        units.publish_units(db, landlord, [u.public_id for u in drafts] + [published.public_id])
+    assert info.value.field == "units" and "P-1" in str(info.value.message)
+    with pytest.raises(NotFound):
+        units.publish_units(db, landlord, [drafts[0].public_id, foreign.public_id])
+    with pytest.raises(ValidationError) as empty:
+        units.publish_units(db, landlord, [])
+    assert empty.value.field == "units"
+    assert {u.status for u in drafts} == {"draft"} and foreign.status == "draft"
+    done = units.publish_units(db, landlord, [u.public_id for u in drafts] + [drafts[0].public_id])
+    assert sorted(u.reference for u in done) == ["D-0", "D-1", "D-2"]
+    assert {u.status for u in drafts} == {"published"} and all(u.published_at for u in drafts)
+    assert db.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "unit.publish")) == 3
+
+
 @pytest.mark.parametrize("status", ["allocated", "withdrawn"])
 def test_allocated_or_withdrawn_units_are_not_withdrawn(db, landlord, status):
     unit = factories.create_unit(db, landlord=landlord, status=status)

@@ -181,6 +181,47 @@ def test_import_shows_a_summary(client, db, landlord):
     assert f'/bailleur/logements/{created["IMP-1"].public_id}' in page
 
 
+def test_one_button_publishes_what_an_import_created(client, db, landlord):
+    page = text(upload(client, CSV.encode("cp1252")))
+    assert "Publier les 2 logements importés" in page
+    ids = re.findall(r'name="units" value="([^"]+)"', page)
+    assert sorted(ids) == sorted(u.public_id for u in own_units(db, landlord))
+    r = client.post("/bailleur/logements/publier", data={"units": ids}, follow_redirects=True)
+    assert r.status_code == 200 and "2 logements publiés" in text(r)
+    db.expire_all()
+    assert {u.status for u in own_units(db, landlord)} == {"published"}
+    # Again: nothing is a draft any more, nothing changes, and the page says why.
+    r = client.post("/bailleur/logements/publier", data={"units": ids}, follow_redirects=True)
+    assert "Aucun logement n&#39;a été publié" in text(r) or "Aucun logement n'a été publié" in text(r)
+
+
+def test_ticked_drafts_are_published_together_all_or_nothing(client, db, landlord):
+    drafts = [factories.create_unit(db, landlord=landlord.organisation, status="draft", reference=f"BR-{i}")
+              for i in range(3)]
+    withdrawn = factories.create_unit(db, landlord=landlord.organisation, status="withdrawn", reference="RET-1")
+    foreign = factories.create_unit(db, status="draft")
+    db.commit()
+    page = text(client.get("/bailleur/logements"))
+    assert "Publier les brouillons cochés" in page
+    assert page.count('type="checkbox" name="units"') == 3 and withdrawn.public_id not in re.findall(
+        r'name="units" value="([^"]+)"', page)
+    r = client.post("/bailleur/logements/publier", data={"units": [drafts[0].public_id, withdrawn.public_id]},
+                    follow_redirects=True)
+    assert "RET-1" in text(r)
+    r = client.post("/bailleur/logements/publier", data={"units": [drafts[0].public_id, foreign.public_id]},
+                    follow_redirects=True)
+    assert "Logement introuvable" in text(r)
+    assert "Choisissez au moins un logement" in text(client.post("/bailleur/logements/publier",
+                                                                 follow_redirects=True))
+    db.expire_all()
+    assert {db.get(Unit, u.id).status for u in drafts} == {"draft"}
+    r = client.post("/bailleur/logements/publier", data={"units": [u.public_id for u in drafts[:2]]},
+                    follow_redirects=True)
+    assert "2 logements publiés" in text(r)
+    db.expire_all()
+    assert [db.get(Unit, u.id).status for u in drafts] == ["published", "published", "draft"]
+
+
 def test_import_with_a_bad_line_stores_nothing_and_names_it(client, db, landlord):
     bad = CSV + "IMP-3;99999;;;3;64;2;oui;non;abc;85;PLUS;non;01/12/2026\r\n"
     r = upload(client, bad.encode("cp1252"))
@@ -261,3 +302,16 @@ def test_the_commune_field_suggests_communes(client, landlord):
 def test_a_huge_page_number_shows_an_empty_page(client, landlord):
     r = client.get("/bailleur/logements?page=189335235388201271296")
     assert r.status_code == 200 and "Vous n'avez encore aucun logement" in text(r)
+
+
+def test_the_import_notes_are_read_in_the_landlords_language(client, db, landlord):
+    page = text(client.get("/bailleur/logements/importer"))
+    assert "Une ligne par logement" in page
+    help_sheet = load_workbook(io.BytesIO(client.get("/bailleur/logements/modele.xlsx").data)).worksheets[1]
+    assert any("Une ligne par logement" in str(c.value) for row in help_sheet.iter_rows() for c in row)
+    landlord.locale = "en"
+    db.commit()
+    page = text(client.get("/bailleur/logements/importer"))
+    assert "One line per unit" in page and "Une ligne par logement" not in page
+    help_sheet = load_workbook(io.BytesIO(client.get("/bailleur/logements/modele.xlsx").data)).worksheets[1]
+    assert any("One line per unit" in str(c.value) for row in help_sheet.iter_rows() for c in row)

@@ -70,7 +70,8 @@ def unit_list():  # type: ignore[no-untyped-def]
                             per_page=request.args.get("per_page", 25, type=int))
     filters = {k: v for k, v in (("commune", commune), ("rooms", rooms), ("status", status)) if v}
     return render_template("landlords/units.html", **_context(
-        page=page, form=form, filters=filters, filtered=bool(filters)))
+        page=page, form=form, filters=filters, filtered=bool(filters), action_form=ActionForm(),
+        drafts=[u for u in page.items if u.status == "draft"]))
 
 
 def _suggest_communes(form: UnitForm) -> UnitForm:
@@ -176,6 +177,25 @@ def unit_publish(unit_id: str):  # type: ignore[no-untyped-def]
                           _("Logement %(ref)s publié : il sera proposé aux prochains rapprochements."))
 
 
+@bp.route("/logements/publier", methods=["POST"])
+def units_publish():  # type: ignore[no-untyped-def]
+    """Publish the chosen draft units at once (those of an import, or those ticked on the list)."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    db = get_session()
+    try:
+        published = units.publish_units(db, _landlord(), request.form.getlist("units"), actor=_user())
+    except (ValidationError, NotFound, Conflict) as exc:
+        db.rollback()
+        flash(str(exc.message), "error")
+        return redirect(url_for(".unit_list", status="draft"), 303)
+    db.commit()
+    flash(ngettext("%(num)d logement publié : il sera proposé aux prochains rapprochements.",
+                   "%(num)d logements publiés : ils seront proposés aux prochains rapprochements.",
+                   len(published)), "success")
+    return redirect(url_for(".unit_list", status="published"), 303)
+
+
 @bp.route("/logements/<unit_id>/retirer", methods=["POST"])
 def unit_withdraw(unit_id: str):  # type: ignore[no-untyped-def]
     """Take the unit out of matching, cancelling its open proposals."""
@@ -213,7 +233,8 @@ def unit_import():  # type: ignore[no-untyped-def]
                 form.file.errors = [str(exc.message)]
             else:
                 db.commit()
-                return render_template("landlords/import_summary.html", **_context(summary=summary))
+                return render_template("landlords/import_summary.html", **_context(
+                    summary=summary, action_form=ActionForm()))
     status = 422 if report or form.file.errors else 200
     return render_template("landlords/import.html", **_context(
         form=form, report=report, notes=units.TEMPLATE_NOTES)), status
