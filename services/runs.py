@@ -536,7 +536,7 @@ def release_run(session: so.Session, run: MatchRun, *, actor: User, reply_days: 
 
     # Households that already accepted a unit (still open) are not sent other offers.
     committed = sa.select(Proposal.household_id).where(
-        Proposal.status.in_(("household_accepted", "commission_accepted", "leased")))
+        Proposal.status.in_(("household_accepted", "commission_ranked", "commission_accepted", "leased")))
     rows = session.execute(
         sa.select(Proposal.id, Proposal.unit_id, Proposal.household_id, Unit.status, Household.status,
                   Proposal.household_id.in_(committed))

@@ -409,6 +409,18 @@ def test_a_household_withdrawn_during_the_run_is_not_sent_anything(db, reviewed,
     assert urgent.status == "withdrawn"
 
 
+def test_a_household_ranked_by_a_commission_is_not_sent_other_offers(db, reviewed, coordinator):
+    run, units, urgent, other = reviewed
+    elsewhere = factories.create_proposal(db, household=urgent, run=factories.create_run(db, departments=["80"]),
+                                          status="commission_ranked", commission_rank=2)
+    db.flush()
+    runs.release_run(db, run, actor=coordinator, reply_days=10)
+    db.expire_all()
+    mine = db.scalars(sa.select(Proposal).where(Proposal.run_id == run.id, Proposal.household_id == urgent.id))
+    assert {p.status for p in mine} == {"cancelled"}
+    assert elsewhere.status == "commission_ranked"
+
+
 def test_a_run_not_finished_cannot_be_released_nor_reviewed(db, coordinator):
     run = start(db, coordinator)
     with pytest.raises(Conflict):
