@@ -89,6 +89,9 @@ def test_the_run_page_pagers_page_their_own_list(live_server, page):
     assert "Page 2 sur 2" in units.inner_text() and "Page 2 sur 2" in unmatched.inner_text()
     assert page.get_by_text("LOG-PG-024", exact=False).first.is_visible()
     check_accessibility(page)
+    # On a phone the tables scroll inside their box: the page is no wider than the screen.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_the_badge_counts_unread_notifications_until_they_are_read(live_server, page):
