@@ -87,11 +87,16 @@ def test_referent_then_landlord(live_server, browser, released):  # type: ignore
     assert "PARCOURS-DOSSIER-1" not in landlord.content()
     card.get_by_role("button", name="Retenir ce ménage").click()
     landlord.wait_for_url(re.compile(rf"/bailleur/propositions/{pid}$"))
-    assert "le ménage est retenu" in landlord.get_by_role("status").first.inner_text()
+    assert "le ménage est retenu au rang 1" in landlord.get_by_role("status").first.inner_text()
+    # The unit's candidates in the commission's order: hers first; the other still waits.
+    order = landlord.get_by_role("region", name=re.compile("ordre de la commission")).inner_text()
+    assert order.index(pid) < order.index(released["other"]) and "rang 1" in order
     check_accessibility(landlord)
     landlord.get_by_role("button", name="Le bail est signé").click()
     assert "le logement est attribué" in landlord.get_by_role("status").first.inner_text()
     assert "Bail signé" in landlord.get_by_role("region", name="Historique").inner_text()
+    # Signed: the other candidate is cancelled only now.
+    assert "Annulée" in landlord.get_by_role("region", name=re.compile("ordre de la commission")).inner_text()
     check_accessibility(landlord)
 
     # The referent's notifications tell her, without any place in them.
