@@ -107,3 +107,15 @@ def test_import_then_publish(live_server, page, tmp_path):
     assert "Publié" in row.inner_text() and "415,00 €" in row.inner_text()
     assert page.get_by_role("link", name="PARCOURS-2").count() == 0  # still a draft
     check_accessibility(page)
+
+    # The two drafts left, ticked and published together.
+    page.get_by_label("Statut").select_option(label="Brouillon")
+    page.get_by_role("button", name="Filtrer", exact=True).click()
+    page.wait_for_url(re.compile(r"status=draft"))
+    check_accessibility(page)
+    for reference in ("PARCOURS-2", "PARCOURS-3"):
+        page.get_by_label(f"Publier le brouillon {reference}").check()
+    page.get_by_role("button", name="Publier les brouillons cochés").click()
+    page.get_by_role("status").filter(has_text="2 logements publiés").wait_for()
+    assert page.get_by_role("link", name="PARCOURS-3").count() == 1
+    check_accessibility(page)
