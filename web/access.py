@@ -123,6 +123,7 @@ ACCESS: dict[str, Rule] = {
     "units.UnitById": {"GET": LANDLORD | COORDINATOR, "PATCH": LANDLORD},
     "units.import_units": LANDLORD,
     "units.publish": LANDLORD,
+    "units.publish_many": LANDLORD,
     "units.withdraw": LANDLORD,
     "households.Households": {"GET": ASSOCIATION | COORDINATOR, "POST": ASSOCIATION},
     "households.HouseholdItem": ASSOCIATION,

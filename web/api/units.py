@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app, request
 from flask.views import MethodView
 from flask_babel import gettext
 from flask_smorest import Blueprint, abort
@@ -192,13 +193,40 @@ def publish(unit_id: str):  # type: ignore[no-untyped-def]
     return unit
 
 
+class PublishManySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    units = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=5000), metadata={
+        "description": "Ids of the caller's draft units, e.g. the `units` of an import's answer"})
+
+
+class PublishedSchema(Schema):
+    published = fields.Integer()
+    units = fields.List(fields.Nested(UnitSchema))
+
+
+@blp.route("/units/publish", methods=["POST"])
+@requires("landlord")
+@blp.arguments(PublishManySchema)
+@blp.response(200, PublishedSchema)
+def publish_many(data: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Publish several draft units at once: all or none (404 if one is not yours, 409 if one is not a draft)"""
+    db = get_session()
+    published = units.publish_units(db, _landlord(), data["units"], actor=api_user())
+    db.commit()
+    return {"published": len(published), "units": published}
+
+
 @blp.route("/units/<unit_id>/withdraw", methods=["POST"])
 @requires("landlord")
 @blp.response(200, UnitSchema)
 def withdraw(unit_id: str):  # type: ignore[no-untyped-def]
-    """Withdraw a unit: draft or published to withdrawn (409 if proposed or allocated)"""
+    """Withdraw a unit: draft, published or proposed to withdrawn (a proposed unit's open proposals
+    are cancelled, both sides told; 409 if allocated)"""
     db = get_session()
-    unit = units.withdraw_unit(db, _own_unit(unit_id, for_update=True), actor=api_user())
+    unit = units.withdraw_unit(db, _own_unit(unit_id, for_update=True), actor=api_user(),
+                               base_url=str(current_app.config.get("PUBLIC_URL") or request.url_root))
     db.commit()
     return unit
 

@@ -305,3 +305,23 @@ def test_openapi_documents_the_unit_fields(client):
 def test_a_page_number_past_the_databases_integers_is_refused(landlord):
     r = landlord.get("/units?page=189335235388201271296")
     assert r.status_code == 422 and "page" in r.json["errors"]["query"]
+
+
+def test_publish_many_is_all_or_nothing(landlord, caller, db):
+    org = landlord.user.organisation
+    drafts = [factories.create_unit(db, landlord=org, status="draft", reference=f"API-{i}") for i in range(2)]
+    published = factories.create_unit(db, landlord=org, status="published", reference="API-PUB")
+    foreign = factories.create_unit(db, status="draft")
+    db.commit()
+    ids = [u.public_id for u in drafts]
+    r = landlord.post("/units/publish", json={"units": [*ids, published.public_id]})
+    assert r.status_code == 409 and "API-PUB" in r.json["errors"]["units"][0]
+    assert landlord.post("/units/publish", json={"units": [*ids, foreign.public_id]}).status_code == 404
+    assert landlord.post("/units/publish", json={"units": []}).status_code == 422
+    assert landlord.post("/units/publish", json={"units": ids, "all": True}).status_code == 422
+    assert caller("association").post("/units/publish", json={"units": ids}).status_code == 404
+    db.expire_all()
+    assert {db.get(Unit, u.id).status for u in drafts} == {"draft"}
+    r = landlord.post("/units/publish", json={"units": ids})
+    assert r.status_code == 200 and r.json["published"] == 2
+    assert {u["status"] for u in r.json["units"]} == {"published"}
