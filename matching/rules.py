@@ -21,6 +21,7 @@ from per-bucket counts; the others as the masks are applied.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -495,6 +496,7 @@ class Candidates:
         self._records()
         self.removed = np.zeros((len(RULES), t.n_h), dtype=np.int64)
         self.feasible = np.zeros(t.n_h, dtype=np.int64)
+        self._lock = threading.Lock()
         self._analytic_counts(avail)
 
     def _bucket_geometry(self) -> None:
@@ -673,19 +675,24 @@ class Candidates:
         t = self.t
         n = t.n_h
         r = {name: i for i, name in enumerate(RULES)}
+        # Counted locally, then added under a lock: chunks may be evaluated in threads.
+        delta = np.zeros((len(RULES), n), dtype=np.int64)
         ok = _surface(t, u, h)
         u, h, zone = u[ok], h[ok], zone[ok]
         # size-ok generated pairs leave the exclusion_zone analytic count
-        self.removed[r["exclusion_zone"]] -= np.bincount(h, minlength=n)
+        delta[r["exclusion_zone"]] -= np.bincount(h, minlength=n)
         ok = self.zones_ok(u, h, zone)
-        self.removed[r["exclusion_zone"]] += np.bincount(h[~ok], minlength=n)
+        delta[r["exclusion_zone"]] += np.bincount(h[~ok], minlength=n)
         u, h = u[ok], h[ok]
         for name in ("wheelchair", "stairs", "rent_burden", "income_ceiling", "forbidden"):
             ok = RULE_FUNCTIONS[name](t, u, h)
             if not ok.all():
-                self.removed[r[name]] += np.bincount(h[~ok], minlength=n)
+                delta[r[name]] += np.bincount(h[~ok], minlength=n)
                 u, h = u[ok], h[ok]
-        self.feasible += np.bincount(h, minlength=n)
+        feasible = np.bincount(h, minlength=n)
+        with self._lock:
+            self.removed += delta
+            self.feasible += feasible
         return u, h
 
     def evaluate_cheap(self, u: IntArray, h: IntArray, zone: BoolArray,

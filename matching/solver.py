@@ -30,9 +30,12 @@ empty list only when the instance has no unit at all.
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
-from typing import Any
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -60,6 +63,33 @@ POOL_ALL_GENERATED = 4_000_000
 #: Pairs kept between full pricing scans (partial pricing), at most.
 RESERVE_LIMIT = 20_000_000
 _BIG = np.int64(1) << np.int64(62)
+#: Pairs generated per chunk of the candidate and pricing passes (memory per chunk).
+CHUNK_PAIRS = 1 << 21
+#: Threads for the chunked passes (numpy releases the GIL in its loops); 1 = none.
+THREADS = max(1, min(2, os.cpu_count() or 1))
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def ordered_map(fn: Callable[[T], R], items: Iterable[T], threads: int = 0) -> Iterator[R]:
+    """``map(fn, items)`` on ``threads`` threads, results in order, few chunks in flight.
+
+    The chunks of the candidate and pricing passes are independent; their results are
+    merged in order by the caller, so the outcome is the same as one thread's.
+    """
+    threads = threads or THREADS
+    if threads <= 1:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        window: deque[Future[R]] = deque()
+        for item in items:
+            window.append(pool.submit(fn, item))
+            if len(window) > threads:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
 
 
 def top_k_mask(groups: IntArray, scores: IntArray, k: int) -> BoolArray:
@@ -142,7 +172,7 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
     clock = _Clock(progress)
     policy = instance.policy
     t = build_tables(instance)
-    cand = Candidates(t)
+    cand = Candidates(t, CHUNK_PAIRS)
     model = ScoreModel(instance, t)
     uid = {u.id: i for i, u in enumerate(instance.units)}
     hid = {h.id: i for i, h in enumerate(instance.households)}
@@ -166,16 +196,22 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
     kept = 0
     all_mode = total <= POOL_ALL_GENERATED
     clock.tell("candidates", 0.0)
-    for hs in cand.household_chunks():
+    def first_pass(hs: IntArray) -> tuple[int, IntArray, IntArray, IntArray, BoolArray]:
         u, h, zone = cand.expand(hs)
-        done += len(u)
+        generated = len(u)
         u, h = cand.evaluate(u, h, zone, count=True)
         free = ~locked_u[u] & ~locked_h[h]
         u, h = u[free], h[free]
+        pp = model.pair_part(u, h)
+        w: IntArray = model.h_part[h] + pp
+        keep: BoolArray = (np.zeros(0, dtype=np.bool_) if all_mode or len(u) == 0
+                           else top_k_mask(h, pp, TOP_PER_HOUSEHOLD))
+        return generated, u, h, w, keep
+
+    for generated, u, h, w, keep in ordered_map(first_pass, cand.household_chunks()):
+        done += generated
         if len(u) == 0:
             continue
-        pp = model.pair_part(u, h)
-        w = model.h_part[h] + pp
         if all_mode:
             # Few pairs: the reduced set is the full set, no selection needed.
             assert everything is not None
@@ -185,7 +221,6 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
         if everything is not None:
             kept += len(u)
             everything = everything + [(u, h, w)] if kept <= POOL_ALL_LIMIT else None
-        keep = top_k_mask(h, pp, TOP_PER_HOUSEHOLD)
         own.add(u[keep], h[keep], w[keep])
         better = w > thr[u]
         if better.any():
@@ -343,19 +378,21 @@ def _price(cand: Candidates, model: ScoreModel, pi_h: IntArray, pi_u: IntArray,
     found: list[tuple[IntArray, IntArray, IntArray]] = []
     near: list[tuple[IntArray, IntArray, IntArray]] = []
     kept = 0
-    for chunk in cand.household_chunks(hs, weight):
+    def price_chunk(chunk: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
         u, h, zone = cand.expand(chunk, lambda rh, rb: bound[rh] > bmin[rb])
         keep = bound[h] > pi_u[u]
         u, h, zone = cand.evaluate_cheap(u[keep], h[keep], zone[keep])
-        if len(u) == 0:
-            continue
         w = model.h_part[h] + model.pair_part(u, h)
         profit = w - pi_h[h] - pi_u[u]
         pos = profit > -margin
         u, h, w, profit = u[pos], h[pos], w[pos], profit[pos]
         # The costliest rule last, on the few pairs that could matter.
         safe = cand.zones_ok(u, h, zone[pos])
-        u, h, w, profit = u[safe], h[safe], w[safe], profit[safe]
+        return u[safe], h[safe], w[safe], profit[safe]
+
+    for u, h, w, profit in ordered_map(price_chunk, cand.household_chunks(hs, weight)):
+        if len(u) == 0:
+            continue
         if kept <= RESERVE_LIMIT:
             near.append((u, h, w))
             kept += len(u)
