@@ -25,8 +25,10 @@ from collections import deque
 import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
-__all__ = ["b_matching", "matching_duals"]
+__all__ = ["b_matching", "b_matching_by_component", "matching_duals"]
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -68,6 +70,40 @@ def b_matching(h: IntArray, u: IntArray, w: IntArray, n_h: int, n_u: int, *,
     arcs = np.arange(n_h, n_h + len(h), dtype=np.int32)
     flows = np.asarray(mcf.flows(arcs))
     out: BoolArray = flows > 0
+    return out
+
+
+#: Components with fewer nodes than this are solved together in one flow.
+SMALL_COMPONENT = 2_000
+
+
+def b_matching_by_component(h: IntArray, u: IntArray, w: IntArray, n_h: int, n_u: int,
+                            ) -> BoolArray:
+    """:func:`b_matching` (unit capacity), one flow per connected component.
+
+    The components of a reduced candidate set (territories, once the far pairs are
+    pruned) are independent problems; the cost-scaling flow takes markedly longer on
+    their union than on each in turn (measured: 5.7 s whole, 3.6 s by component).
+    """
+    if len(h) == 0:
+        return np.zeros(0, dtype=np.bool_)
+    graph = coo_matrix((np.ones(len(h), dtype=np.int8), (h, n_h + u)),
+                       shape=(n_h + n_u, n_h + n_u))
+    n_comp, label = connected_components(graph, directed=False)
+    edge_comp = label[h]
+    if n_comp == 1:
+        return b_matching(h, u, w, n_h, n_u)
+    nodes = np.bincount(label, minlength=n_comp)
+    # Small components share one flow (one call each would cost more than it saves).
+    group = np.where(nodes >= SMALL_COMPONENT, np.arange(n_comp), n_comp)[edge_comp]
+    order = np.argsort(group, kind="stable")
+    bounds = np.flatnonzero(np.diff(group[order])) + 1
+    out = np.zeros(len(h), dtype=np.bool_)
+    for idx in np.split(order, bounds):
+        hs, hl = np.unique(h[idx], return_inverse=True)
+        us, ul = np.unique(u[idx], return_inverse=True)
+        out[idx] = b_matching(hl.astype(np.int64), ul.astype(np.int64), w[idx], len(hs),
+                              len(us))
     return out
 
 

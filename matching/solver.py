@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from matching.domain import COMPONENTS, RULES, Instance, Proposal, Result, Unmatched
-from matching.flow import b_matching, matching_duals
+from matching.flow import b_matching, b_matching_by_component, matching_duals
 from matching.rules import Candidates, Tables, build_tables
 from matching.scoring import ScoreModel
 
@@ -265,7 +265,7 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
         us_e, u_loc = np.unique(pu, return_inverse=True)
         h_loc = h_loc.astype(np.int64)
         u_loc = u_loc.astype(np.int64)
-        matched = b_matching(h_loc, u_loc, pw, len(hs_e), len(us_e))
+        matched = b_matching_by_component(h_loc, u_loc, pw, len(hs_e), len(us_e))
         clock.lap("flow")
         clock.tell("pricing", 0.0)
         pih_l, piu_l = matching_duals(h_loc, u_loc, pw, matched, len(hs_e), len(us_e))
@@ -307,7 +307,7 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
             hs_e, h_loc = np.unique(ph, return_inverse=True)
             us_e, u_loc = np.unique(pu, return_inverse=True)
             h_loc, u_loc = h_loc.astype(np.int64), u_loc.astype(np.int64)
-            matched = b_matching(h_loc, u_loc, pw, len(hs_e), len(us_e))
+            matched = b_matching_by_component(h_loc, u_loc, pw, len(hs_e), len(us_e))
             keep = np.ones(len(pu), dtype=np.bool_)
             pi_h = pi_u = np.zeros(0, dtype=np.int64)
             break

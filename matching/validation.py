@@ -11,9 +11,8 @@ result: one-to-one rank 1, at most ``candidates_per_unit`` proposals per unit ra
 formula), locked pairs at rank 1, forbidden pairs absent, every household without a
 rank-1 proposal listed once in ``unmatched`` with valid reasons. When the instance is
 small (``units x households <= optimality_limit``) it also re-solves the assignment
-independently (``scipy.optimize.linear_sum_assignment``, or OR-Tools' assignment
-solver when scipy is absent) and compares the rank-1 score sum and the number of
-households matched per urgency level, and checks each unmatched household's reasons
+independently (``scipy.optimize.linear_sum_assignment``) and compares the rank-1 score
+sum and the number of households matched per urgency level, and checks each unmatched household's reasons
 exactly.
 """
 
@@ -194,25 +193,11 @@ def _assignment(weights: list[list[int]]) -> list[tuple[int, int]]:
     n_cols = len(weights[0]) if n_rows else 0
     if n_rows == 0 or n_cols == 0:
         return []
-    try:
-        import numpy as np
-        from scipy.optimize import linear_sum_assignment
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
 
-        rows, cols = linear_sum_assignment(np.array(weights, dtype=float), maximize=True)
-        pairs = [(int(r), int(c)) for r, c in zip(rows, cols, strict=True)]
-    except ImportError:  # pragma: no cover - scipy is a test dependency only
-        from ortools.graph.python import linear_sum_assignment as ortools_lsa
-
-        n = max(n_rows, n_cols)
-        solver = ortools_lsa.SimpleLinearSumAssignment()
-        for r in range(n):
-            for c in range(n):
-                w = weights[r][c] if r < n_rows and c < n_cols else 0
-                solver.add_arc_with_cost(r, c, -w)
-        if solver.solve() != solver.OPTIMAL:
-            raise RuntimeError("independent assignment failed") from None
-        pairs = [(r, solver.right_mate(r)) for r in range(n_rows)
-                 if solver.right_mate(r) < n_cols]
+    rows, cols = linear_sum_assignment(np.array(weights, dtype=float), maximize=True)
+    pairs = [(int(r), int(c)) for r, c in zip(rows, cols, strict=True)]
     return [(r, c) for r, c in pairs if weights[r][c] > 0]
 
 
