@@ -24,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 from matching import geo
 from models import Household, Organisation, User, utcnow
 from models.housing import HOUSEHOLD_STATUSES, PRIORITY_CATEGORIES
-from services import audit, proposals
+from services import audit, messages, proposals
 from services.errors import Conflict, NotFound, ValidationError
 from services.paging import Page, paginate
 
@@ -789,8 +789,8 @@ def max_rent(monthly_income: Decimal | float, housing_allowance: Decimal | float
 
 
 def _km(value: float) -> str:
-    text = f"{value:.2f}".rstrip("0").rstrip(".")
-    return text.replace(".", ",")
+    """A distance in the reader's language ("2,5" in French, "2.5" in English)."""
+    return messages.number(value)
 
 
 def _commune_words(code: str) -> str:

@@ -104,7 +104,7 @@ def test_import_then_publish(live_server, page, tmp_path):
     page.get_by_role("button", name="Filtrer", exact=True).click()
     page.wait_for_url(re.compile(r"status=published"))
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name="PARCOURS-1"))
-    assert "Publié" in row.inner_text() and "415,00 €" in row.inner_text()
+    assert "Publié" in row.inner_text() and "415,00 €" in row.inner_text().replace("\xa0", " ")
     assert page.get_by_role("link", name="PARCOURS-2").count() == 0  # still a draft
     check_accessibility(page)
 

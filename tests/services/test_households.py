@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from matching import geo
 from models import AuditEvent, Household, MatchRun, Proposal, crypto
@@ -233,15 +234,19 @@ def test_commune_plus_distance_covers_the_whole_commune():
     assert svc.point_as_commune(zone) == (roubaix, pytest.approx(10, abs=0.001))
 
 
-def test_zones_in_words():
+def test_zones_in_words(app):
     zones = [svc.commune_point_zone(geo.commune("59512"), 10), {"commune": "59599"}, {"department": "80"},
              {"lat": 50.1, "lon": 3.2, "radius_km": 5.5}]
-    assert svc.describe_exclusion_zones(zones) == [
-        "Jamais à moins de 10 km de Roubaix (59512) (cercle de 12,74 km autour de son centre)",
-        "Jamais à Tourcoing (59599)",
-        "Jamais dans le département Somme (80)",
-        "Jamais à moins de 5,5 km du point 50.10000, 3.20000",
-    ]
+    with app.test_request_context(), force_locale("fr"):
+        assert svc.describe_exclusion_zones(zones) == [
+            "Jamais à moins de 10 km de Roubaix (59512) (cercle de 12,74 km autour de son centre)",
+            "Jamais à Tourcoing (59599)",
+            "Jamais dans le département Somme (80)",
+            "Jamais à moins de 5,5 km du point 50.10000, 3.20000",
+        ]
+    with app.test_request_context(), force_locale("en"):
+        words = svc.describe_exclusion_zones(zones)
+    assert "12.74 km" in words[0] and "5.5 km" in words[3]
 
 
 def test_max_rent_is_the_effort_rate_of_income_plus_allowance():

@@ -56,7 +56,7 @@ def test_create_a_unit_through_the_form(client, db, landlord):
     assert (unit.lat, unit.lon, unit.location_uncertainty_km) == (lille.lat, lille.lon, lille.radius_km)
     page = text(client.get(r.headers["Location"]))
     assert "Logement LMH-100 enregistré comme brouillon." in page
-    assert "Lille (59)" in page and "412,50 €" in page
+    assert "Lille (59)" in page and "412,50\xa0€" in page
     assert "Au centre de la commune" in page
 
 
