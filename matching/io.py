@@ -83,23 +83,21 @@ class _Ctx:
         strict: bool = False, maximum: float | None = None, path: str | None = None,
     ) -> float:
         value = self.req(rec, fld, path)
-        name = path or fld
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if ok and not math.isfinite(value):
-            ok = False
+        ok = (isinstance(value, int | float) and not isinstance(value, bool)
+              and math.isfinite(value))
+        x = float(value) if ok else math.nan
+        if (ok and (minimum is None or x > minimum or (not strict and x == minimum))
+                and (maximum is None or x <= maximum)):
+            return x
+        # Only a bad value pays for the message.
         bound = ""
         if minimum is not None:
             bound = f" {'>' if strict else '>='} {_fmt(minimum)}"
         if maximum is not None:
             bound = f" in [{_fmt(minimum or 0)}, {_fmt(maximum)}]"
         if not ok:
-            self.fail(name, f"must be a number{bound}")
-        x = float(value)
-        if minimum is not None and (x < minimum or (strict and x == minimum)):
-            self.fail(name, f"must be a number{bound}, got {_fmt(x)}")
-        if maximum is not None and x > maximum:
-            self.fail(name, f"must be a number{bound}, got {_fmt(x)}")
-        return x
+            self.fail(path or fld, f"must be a number{bound}")
+        self.fail(path or fld, f"must be a number{bound}, got {_fmt(x)}")
 
     def opt_number(self, rec: Mapping[str, Any], fld: str, **kw: Any) -> float | None:
         if rec.get(fld) is None:
