@@ -93,6 +93,10 @@ TYPOLOGIES = (1, 2, 3, 4, 5, 6)  # T6 means "T6 and more"
 MAX_PAGE = 100_000  # far beyond any list; keeps OFFSET within the database's integers
 
 
+#: What `models.base.new_public_id` gives: a prefix and URL-safe base64.
+_PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def typology(rooms: int) -> str:
     """"T3" for 3 main rooms, "T6+" from 6."""
     return "T6+" if rooms >= 6 else f"T{rooms}"
@@ -456,6 +460,9 @@ def publish_units(session: so.Session, landlord: Organisation, public_ids: list[
     ids = list(dict.fromkeys(public_ids))
     if not ids:
         raise ValidationError(_l("Choisissez au moins un logement à publier."), field="units")
+    if not all(_PUBLIC_ID.fullmatch(i) for i in ids):
+        # Not an id we ever give (a NUL byte would even upset PostgreSQL): no such unit.
+        raise NotFound(_l("Logement introuvable."), field="units")
     found: list[Unit] = []
     for start in range(0, len(ids), 1000):  # a bounded IN list, whatever the import's size
         found.extend(session.scalars(_own(landlord).where(Unit.public_id.in_(ids[start:start + 1000]))
