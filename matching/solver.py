@@ -65,6 +65,7 @@ RESERVE_LIMIT = 20_000_000
 _BIG = np.int64(1) << np.int64(62)
 #: Pairs generated per chunk of the candidate and pricing passes (memory per chunk).
 CHUNK_PAIRS = 1 << 21
+MIN_CHUNK_PAIRS = 1 << 16
 #: Threads for the chunked passes (numpy releases the GIL in its loops); 1 = none.
 THREADS = max(1, min(2, os.cpu_count() or 1))
 
@@ -191,6 +192,8 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
     thr = np.full(t.n_u, -1, dtype=np.int64)
     own = _Pool(t.n_u)  # each household's best pairs
     total = max(1, int(cand.gen_count.sum()))
+    # Mid-size instances: enough chunks to keep every thread busy.
+    cand.chunk_pairs = max(MIN_CHUNK_PAIRS, min(CHUNK_PAIRS, -(-total // (4 * THREADS))))
     done = 0
     everything: list[tuple[IntArray, IntArray, IntArray]] | None = []
     kept = 0
