@@ -92,6 +92,9 @@ def test_the_run_page_pagers_page_their_own_list(live_server, page):
     # On a phone the tables scroll inside their box: the page is no wider than the screen.
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    # and so does the coordinator's home, with its list of runs
+    page.goto(f"{live_server.url}/coordination/")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_the_badge_counts_unread_notifications_until_they_are_read(live_server, page):
