@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import LazyString, format_decimal, gettext
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from models.notifications import french  # noqa: F401 - re-exported: the French text, without Flask
 
@@ -63,8 +63,12 @@ def text(msgid: str, params: dict[str, Any] | None) -> str:
 
 
 def html(msgid: str, params: dict[str, Any] | None) -> Markup:
-    """The message for a page in the current language; the parameters are escaped, the catalogue's text is not."""
-    translated = Markup(gettext(msgid))
+    """The message for a page in the current language, every part of it escaped.
+
+    Stored messages are plain text: the catalogue's text is escaped like the parameters
+    (a msgid read back from the database is never trusted as HTML).
+    """
+    translated = escape(gettext(msgid))
     if not params:
         return translated
     # Markup's % escapes each parameter (and keeps %d, %.1f working).

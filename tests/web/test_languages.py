@@ -124,3 +124,12 @@ def test_numbers_have_a_decimal_comma_in_french_and_a_point_in_english(app, lang
 def test_a_landlord_reads_the_income_band_in_her_language(app, language, low, middle, top):
     with app.test_request_context(), force_locale(language):
         assert [profiles.income_band(x) for x in (120, 1499, 4200)] == [low, middle, top]
+
+
+def test_a_stored_message_is_never_trusted_as_markup(app):
+    """A msgid read back from the database is escaped like its parameters."""
+    from services import messages
+
+    with app.test_request_context():
+        shown = str(messages.html("<script>x()</script> %(id)s", {"id": "<b>P</b>"}))
+    assert shown == "&lt;script&gt;x()&lt;/script&gt; &lt;b&gt;P&lt;/b&gt;"
