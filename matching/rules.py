@@ -676,22 +676,23 @@ class Candidates:
         n = t.n_h
         r = {name: i for i, name in enumerate(RULES)}
         # Counted locally, then added under a lock: chunks may be evaluated in threads.
-        delta = np.zeros((len(RULES), n), dtype=np.int64)
+        counts: list[tuple[int, IntArray]] = []
         ok = _surface(t, u, h)
         u, h, zone = u[ok], h[ok], zone[ok]
         # size-ok generated pairs leave the exclusion_zone analytic count
-        delta[r["exclusion_zone"]] -= np.bincount(h, minlength=n)
+        counts.append((r["exclusion_zone"], -np.bincount(h, minlength=n)))
         ok = self.zones_ok(u, h, zone)
-        delta[r["exclusion_zone"]] += np.bincount(h[~ok], minlength=n)
+        counts.append((r["exclusion_zone"], np.bincount(h[~ok], minlength=n)))
         u, h = u[ok], h[ok]
         for name in ("wheelchair", "stairs", "rent_burden", "income_ceiling", "forbidden"):
             ok = RULE_FUNCTIONS[name](t, u, h)
             if not ok.all():
-                delta[r[name]] += np.bincount(h[~ok], minlength=n)
+                counts.append((r[name], np.bincount(h[~ok], minlength=n)))
                 u, h = u[ok], h[ok]
         feasible = np.bincount(h, minlength=n)
         with self._lock:
-            self.removed += delta
+            for row, values in counts:
+                self.removed[row] += values
             self.feasible += feasible
         return u, h
 

@@ -41,6 +41,13 @@ def _digest(prev_hash: str | None, event: AuditEvent) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def _chain_head(session: so.Session) -> str | None:
+    """The last event's hash, the chain locked until commit (one writer at a time on PostgreSQL)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
+    return session.scalar(sa.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+
+
 def record(
     session: so.Session,
     action: str,
@@ -58,11 +65,7 @@ def record(
     hash: two concurrent transactions cannot chain to the same predecessor (the second waits
     until the first commits, then reads its hash). SQLite allows one writer at a time anyway.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.select(sa.func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
-    prev_hash = session.scalar(
-        sa.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-    )
+    prev_hash = _chain_head(session)
     event = AuditEvent(
         at=utcnow().replace(microsecond=0),
         actor_id=actor.id if actor else None,
@@ -94,9 +97,7 @@ def record_many(
     ids = list(object_ids)
     if not ids:
         return 0
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.select(sa.func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
-    prev_hash = session.scalar(sa.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    prev_hash = _chain_head(session)
     at = utcnow().replace(microsecond=0)
     events = []
     for object_id in ids:

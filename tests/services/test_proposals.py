@@ -266,11 +266,15 @@ def test_ranks_are_distinct_and_never_jump_the_candidate_offered_the_lease(db, w
     assert db.scalar(sa.select(sa.func.count()).select_from(Decision).where(Decision.step == "commission")) == 2
 
 
-def test_the_database_refuses_two_retained_candidates_at_one_rank(db, world):
+@pytest.mark.parametrize(("status", "rank"), [
+    pytest.param("commission_ranked", 1, id="two retained candidates at one rank"),
+    pytest.param("commission_accepted", 2, id="a second promise, whatever the code does"),
+])
+def test_the_database_refuses_a_second_candidate_where_one_is_promised(db, world, status, rank):
     other = factories.create_proposal(db, unit=world.unit, run=world.run, rank=2)
     world.proposal.status, world.proposal.commission_rank = "commission_accepted", 1
     db.flush()
-    other.status, other.commission_rank = "commission_ranked", 1
+    other.status, other.commission_rank = status, rank
     with pytest.raises(sa.exc.IntegrityError), db.begin_nested():
         db.flush()
 
@@ -329,15 +333,6 @@ def test_a_lease_not_signed_with_nobody_waiting_frees_the_unit(db, world):
     # The candidate still waiting for the commission can now be retained at rank 1.
     decide(db, world.lu, undecided, "accept", rank=1)
     assert undecided.status == "commission_accepted"
-
-
-def test_the_database_refuses_a_second_promise_whatever_the_code_does(db, world):
-    other = factories.create_proposal(db, unit=world.unit, run=world.run, rank=2)
-    world.proposal.status, world.proposal.commission_rank = "commission_accepted", 1
-    db.flush()
-    other.status, other.commission_rank = "commission_accepted", 2
-    with pytest.raises(sa.exc.IntegrityError), db.begin_nested():
-        db.flush()
 
 
 def test_commission_refusal_needs_its_own_reasons(db, world):
