@@ -24,20 +24,21 @@ from collections import deque
 
 import numpy as np
 import numpy.typing as npt
-from ortools.graph.python import min_cost_flow
+from ortools.graph.python import max_flow, min_cost_flow
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["b_matching", "b_matching_by_component", "matching_duals"]
+__all__ = ["b_matching", "b_matching_by_component", "lexicographic_matching", "matching_duals"]
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 
 def b_matching(h: IntArray, u: IntArray, w: IntArray, n_h: int, n_u: int, *,
-               cap_u: IntArray | int = 1, h_cost: IntArray | None = None,
-               u_cost: IntArray | None = None) -> BoolArray:
-    """Edges of a maximum-weight matching (units take up to ``cap_u`` households).
+               cap_u: IntArray | int = 1, cap_h: IntArray | int = 1,
+               h_cost: IntArray | None = None, u_cost: IntArray | None = None) -> BoolArray:
+    """Edges of a maximum-weight b-matching: units take up to ``cap_u`` households,
+    households up to ``cap_h`` units (each edge at most once).
 
     ``h_cost``/``u_cost`` (optional) are added to the source->household and unit->sink
     arcs (negative values reward covering a node). Returns a mask over the edges.
@@ -46,12 +47,12 @@ def b_matching(h: IntArray, u: IntArray, w: IntArray, n_h: int, n_u: int, *,
         return np.zeros(0, dtype=np.bool_)
     src, snk = n_h + n_u, n_h + n_u + 1
     caps_u = np.broadcast_to(np.asarray(cap_u, dtype=np.int64), (n_u,))
+    caps_h = np.broadcast_to(np.asarray(cap_h, dtype=np.int64), (n_h,))
     # Bypass arc: any household or unit may stay unmatched.
-    supply = min(n_h, int(caps_u.sum()))
+    supply = min(int(caps_h.sum()), int(caps_u.sum()))
     tails = np.concatenate([np.full(n_h, src), h, n_h + np.arange(n_u), [src]])
     heads = np.concatenate([np.arange(n_h), n_h + u, np.full(n_u, snk), [snk]])
-    caps = np.concatenate([np.ones(n_h, np.int64), np.ones(len(h), np.int64), caps_u,
-                           [supply]])
+    caps = np.concatenate([caps_h, np.ones(len(h), np.int64), caps_u, [supply]])
     costs = np.concatenate([
         np.zeros(n_h, np.int64) if h_cost is None else h_cost,
         -w,
@@ -73,17 +74,106 @@ def b_matching(h: IntArray, u: IntArray, w: IntArray, n_h: int, n_u: int, *,
     return out
 
 
+def lexicographic_matching(h: IntArray, u: IntArray, w: IntArray, n_h: int, n_u: int,
+                           step: int) -> BoolArray | None:
+    """A maximum-weight matching when ``w = level(h) * step + r``, in two stages.
+
+    Precondition (checked; None when it does not hold): every edge of a household has
+    the same level ``w // step >= 1`` and ``min(n_h, n_u) * max(r) < step``. Then a
+    matching has maximum weight if and only if it matches, for every level ``k``, as many
+    households of level ``>= k`` as any matching can (the rank of that set in the
+    transversal matroid), and, among those, has the largest ``sum(r)``:
+
+    1. one max flow per level ``k`` on the edges of households of level ``>= k`` gives
+       that rank and, from its minimum cut (Konig), a vertex cover ``C_k``. Summing the
+       covers' indicator vectors gives optimal duals of the level weights (``alpha_h +
+       beta_u >= level`` on every edge, ``sum = sum of the ranks``): every optimal
+       matching uses only *tight* edges (equality);
+    2. one min-cost flow on the tight edges, with costs ``-r`` only, that matches exactly
+       the number of households of each level found in stage 1.
+
+    Why: OR-Tools' cost scaling is slow on the lexicographic costs themselves (measured
+    on 574,088 edges: 0.87 s in one flow, 0.47 s in these two stages, same optimum).
+    """
+    if len(h) == 0:
+        return np.zeros(0, dtype=np.bool_)
+    level = w // step
+    rest = w - level * step
+    h_level = np.zeros(n_h, dtype=np.int64)
+    h_level[h] = level
+    if (int(level.min()) < 1 or np.any(h_level[h] != level)
+            or min(n_h, n_u) * int(rest.max()) >= step):
+        return None
+    top = int(level.max())
+    src, snk = n_h + n_u, n_h + n_u + 1
+    alpha = np.zeros(n_h, dtype=np.int64)
+    beta = np.zeros(n_u, dtype=np.int64)
+    ranks = []
+    units = n_h + np.arange(n_u)
+    for k in range(top, 0, -1):
+        sel = level >= k
+        hs = np.unique(h[sel])
+        mf = max_flow.SimpleMaxFlow()
+        tails = np.concatenate([np.full(len(hs), src), h[sel], units])
+        heads = np.concatenate([hs, n_h + u[sel], np.full(n_u, snk)])
+        mf.add_arcs_with_capacity(tails.astype(np.int32), heads.astype(np.int32),
+                                  np.ones(len(tails), dtype=np.int64))
+        if mf.solve(src, snk) != mf.OPTIMAL:
+            raise RuntimeError("lexicographic matching: max flow failed")
+        ranks.append(mf.optimal_flow())
+        reach = np.zeros(n_h + n_u + 2, dtype=np.bool_)
+        reach[np.asarray(mf.get_source_side_min_cut(), dtype=np.int64)] = True
+        in_graph = np.zeros(n_h, dtype=np.bool_)
+        in_graph[hs] = True
+        alpha += in_graph & ~reach[:n_h]
+        beta += reach[n_h:n_h + n_u]
+    if np.any(alpha[h] + beta[u] < level) or int(alpha.sum() + beta.sum()) != sum(ranks):
+        raise RuntimeError("lexicographic matching: level duals are not optimal")
+    tight = np.flatnonzero(alpha[h] + beta[u] == level)
+    th, tu = h[tight], u[tight]
+    # Households of each level to match: differences of the ranks (levels top..1).
+    wanted = np.diff(np.concatenate([[0], ranks])).astype(np.int64)
+    level_node = n_h + n_u + np.arange(top, dtype=np.int64)
+    sink = n_h + n_u + top
+    hs = np.unique(th)
+    tails = np.concatenate([level_node[top - h_level[hs]], th, units])
+    heads = np.concatenate([hs, n_h + tu, np.full(n_u, sink)])
+    costs = np.concatenate([np.zeros(len(hs), np.int64), -rest[tight],
+                            np.zeros(n_u, np.int64)])
+    mcf = min_cost_flow.SimpleMinCostFlow()
+    mcf.add_arcs_with_capacity_and_unit_cost(
+        tails.astype(np.int32), heads.astype(np.int32), np.ones(len(tails), np.int64),
+        costs.astype(np.int64))
+    mcf.set_nodes_supplies(np.concatenate([level_node, [sink]]).astype(np.int32),
+                           np.concatenate([wanted, [-wanted.sum()]]).astype(np.int64))
+    status = mcf.solve()
+    if status != mcf.OPTIMAL:
+        raise RuntimeError(f"lexicographic matching: min-cost flow failed: {status}")
+    flows = np.asarray(mcf.flows(np.arange(len(hs), len(hs) + len(th), dtype=np.int32)))
+    out = np.zeros(len(h), dtype=np.bool_)
+    out[tight[flows > 0]] = True
+    return out
+
+
+def _max_weight(h: IntArray, u: IntArray, w: IntArray, n_h: int, n_u: int,
+                step: int | None) -> BoolArray:
+    found = None if step is None else lexicographic_matching(h, u, w, n_h, n_u, step)
+    return b_matching(h, u, w, n_h, n_u) if found is None else found
+
+
 #: Components with fewer nodes than this are solved together in one flow.
 SMALL_COMPONENT = 2_000
 
 
 def b_matching_by_component(h: IntArray, u: IntArray, w: IntArray, n_h: int, n_u: int,
-                            ) -> BoolArray:
-    """:func:`b_matching` (unit capacity), one flow per connected component.
+                            step: int | None = None) -> BoolArray:
+    """A maximum-weight matching (unit capacity), one connected component at a time.
 
     The components of a reduced candidate set (territories, once the far pairs are
     pruned) are independent problems; the cost-scaling flow takes markedly longer on
     their union than on each in turn (measured: 5.7 s whole, 3.6 s by component).
+    With ``step`` (weights ``level * step + r``), each is solved by
+    :func:`lexicographic_matching` when its precondition holds.
     """
     if len(h) == 0:
         return np.zeros(0, dtype=np.bool_)
@@ -92,7 +182,7 @@ def b_matching_by_component(h: IntArray, u: IntArray, w: IntArray, n_h: int, n_u
     n_comp, label = connected_components(graph, directed=False)
     edge_comp = label[h]
     if n_comp == 1:
-        return b_matching(h, u, w, n_h, n_u)
+        return _max_weight(h, u, w, n_h, n_u, step)
     nodes = np.bincount(label, minlength=n_comp)
     # Small components share one flow (one call each would cost more than it saves).
     group = np.where(nodes >= SMALL_COMPONENT, np.arange(n_comp), n_comp)[edge_comp]
@@ -102,8 +192,8 @@ def b_matching_by_component(h: IntArray, u: IntArray, w: IntArray, n_h: int, n_u
     for idx in np.split(order, bounds):
         hs, hl = np.unique(h[idx], return_inverse=True)
         us, ul = np.unique(u[idx], return_inverse=True)
-        out[idx] = b_matching(hl.astype(np.int64), ul.astype(np.int64), w[idx], len(hs),
-                              len(us))
+        out[idx] = _max_weight(hl.astype(np.int64), ul.astype(np.int64), w[idx], len(hs),
+                               len(us), step)
     return out
 
 

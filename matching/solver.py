@@ -5,8 +5,10 @@ Phases (timed in ``stats["timings"]``):
 1. ``candidates`` - one pass over the bucketed candidate pairs (:mod:`matching.rules`):
    count feasible pairs and the pairs each rule removed, score the feasible ones, and
    keep a reduced set ``E'``: each household's best pairs and each unit's best pairs.
-2. ``flow`` - maximum-weight matching on ``E'`` (min-cost flow, :mod:`matching.flow`),
-   with locked pairs fixed beforehand (their units and households leave the problem).
+2. ``flow`` - maximum-weight matching on ``E'`` (:mod:`matching.flow`: per connected
+   component, urgency levels first by max flows, then the rest of the score by a min-cost
+   flow on the edges that can carry an optimum), with locked pairs fixed beforehand
+   (their units and households leave the problem).
 3. ``pricing`` - optimal dual prices of that matching; every feasible pair outside
    ``E'`` is priced (vectorised, with bucket-level bounds that skip whole households);
    pairs with positive reduced profit ``w - pi_h - pi_u`` join ``E'`` and phase 2 runs
@@ -17,7 +19,8 @@ Phases (timed in ``stats["timings"]``):
    within ``qpv_score_tolerance`` of the optimum, never changing how many households are
    matched at each urgency level (so never leaving a fillable unit empty).
 5. ``alternates`` - ranks 2..k: a second flow (unit capacity k-1) over households with
-   no rank 1, then the best remaining pairs of ``E'`` (households matched elsewhere).
+   no rank 1, then a third over the best remaining pairs of ``E'`` (households matched
+   elsewhere too), each household in at most k proposals in all.
 6. ``explain`` - reasons of unmatched households.
 
 Reasons of a household without a rank-1 proposal: ``["competition"]`` when she has at
@@ -268,7 +271,8 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
         us_e, u_loc = np.unique(pu, return_inverse=True)
         h_loc = h_loc.astype(np.int64)
         u_loc = u_loc.astype(np.int64)
-        matched = b_matching_by_component(h_loc, u_loc, pw, len(hs_e), len(us_e))
+        matched = b_matching_by_component(h_loc, u_loc, pw, len(hs_e), len(us_e),
+                                          model.step)
         clock.lap("flow")
         clock.tell("pricing", 0.0)
         pih_l, piu_l = matching_duals(h_loc, u_loc, pw, matched, len(hs_e), len(us_e))
@@ -310,7 +314,8 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
             hs_e, h_loc = np.unique(ph, return_inverse=True)
             us_e, u_loc = np.unique(pu, return_inverse=True)
             h_loc, u_loc = h_loc.astype(np.int64), u_loc.astype(np.int64)
-            matched = b_matching_by_component(h_loc, u_loc, pw, len(hs_e), len(us_e))
+            matched = b_matching_by_component(h_loc, u_loc, pw, len(hs_e), len(us_e),
+                                          model.step)
             keep = np.ones(len(pu), dtype=np.bool_)
             pi_h = pi_u = np.zeros(0, dtype=np.int64)
             break
@@ -415,7 +420,8 @@ def _price(cand: Candidates, model: ScoreModel, pi_h: IntArray, pi_u: IntArray,
 
 def _alternates(t: Tables, pu: IntArray, ph: IntArray, pw: IntArray, mate_u: IntArray,
                 k: int) -> tuple[IntArray, IntArray, IntArray]:
-    """Alternate pairs (u, h, w): up to k-1 per unit that has a rank-1 household."""
+    """Alternate pairs (u, h, w): up to k-1 per unit that has a rank-1 household, and at
+    most k proposals per household in all (her rank 1 included)."""
     empty = np.zeros(0, dtype=np.int64)
     if k < 2 or len(pu) == 0:
         return empty, empty, empty
@@ -424,26 +430,32 @@ def _alternates(t: Tables, pu: IntArray, ph: IntArray, pw: IntArray, mate_u: Int
     matched_h[mate_u[has_rank1]] = True
     ok = has_rank1[pu] & (mate_u[pu] != ph)
     u, h, w = pu[ok], ph[ok], pw[ok]
-    # First: households without a rank-1 proposal, by a second flow.
+    # First: households without a rank-1 proposal, one unit each, by a second flow.
     first = ~matched_h[h]
     chosen = np.zeros(len(u), dtype=np.bool_)
     if first.any():
-        fu, fh, fw = u[first], h[first], w[first]
-        hs, hl = np.unique(fh, return_inverse=True)
-        us, ul = np.unique(fu, return_inverse=True)
-        sel = b_matching(hl.astype(np.int64), ul.astype(np.int64), fw, len(hs), len(us),
-                         cap_u=k - 1)
-        chosen[np.flatnonzero(first)[sel]] = True
-    # Then: the best remaining pairs for the free slots.
-    free = (k - 1) - np.bincount(u[chosen], minlength=t.n_u)
-    rest = np.flatnonzero(~chosen)
+        chosen[np.flatnonzero(first)[_flow(u[first], h[first], w[first], k - 1, 1)]] = True
+    # Then: the best pairs left for the free slots, each household up to k proposals. Without
+    # that cap, a household urgent enough to rank high everywhere was an alternate for every
+    # unit of her area (210 proposals for one household in a 10,000 x 3,000 instance): her
+    # association would have had 210 offers to answer, and other households none.
+    free_u = (k - 1) - np.bincount(u[chosen], minlength=t.n_u)
+    left_h = k - matched_h.astype(np.int64) - np.bincount(h[chosen], minlength=t.n_h)
+    rest = np.flatnonzero(~chosen & (free_u[u] > 0) & (left_h[h] > 0))
     if len(rest):
-        order = rest[np.lexsort((h[rest], -w[rest], u[rest]))]
-        su = u[order]
-        start = np.searchsorted(su, su, side="left")
-        rank = np.arange(len(order)) - start
-        chosen[order[rank < free[su]]] = True
+        chosen[rest[_flow(u[rest], h[rest], w[rest], free_u, left_h)]] = True
     return u[chosen], h[chosen], w[chosen]
+
+
+def _flow(u: IntArray, h: IntArray, w: IntArray, cap_u: IntArray | int,
+          cap_h: IntArray | int) -> BoolArray:
+    """A maximum-weight b-matching of these pairs (capacities indexed by global ids)."""
+    hs, hl = np.unique(h, return_inverse=True)
+    us, ul = np.unique(u, return_inverse=True)
+    caps_u = cap_u[us] if isinstance(cap_u, np.ndarray) else cap_u
+    caps_h = cap_h[hs] if isinstance(cap_h, np.ndarray) else cap_h
+    return b_matching(hl.astype(np.int64), ul.astype(np.int64), w, len(hs), len(us),
+                      cap_u=caps_u, cap_h=caps_h)
 
 
 def _result(instance: Instance, t: Tables, cand: Candidates, model: ScoreModel,

@@ -79,8 +79,9 @@ class MatchRun(Base):
     phase: so.Mapped[str | None] = so.mapped_column(sa.String(40))
     progress: so.Mapped[float] = so.mapped_column(default=0.0)
     stats: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
-    # Unmatched households and their reasons, keyed by household public id.
-    unmatched: so.Mapped[list[dict[str, Any]] | None] = so.mapped_column(sa.JSON)
+    # Unmatched households and their reasons, keyed by household public id. Deferred: a
+    # region's run holds thousands; lists of runs and progress polls never need them.
+    unmatched: so.Mapped[list[dict[str, Any]] | None] = so.mapped_column(sa.JSON, deferred=True)
     error: so.Mapped[str | None] = so.mapped_column(sa.Text)
     requested_by_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")

@@ -48,6 +48,12 @@ def _chain_head(session: so.Session) -> str | None:
     return session.scalar(sa.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
 
 
+# Events wait in the session until its commit: (transaction they were recorded in, event).
+_PENDING = "audit_pending"
+_COLUMNS = ("at", "actor_id", "actor_role", "organisation_id", "action", "object_type", "object_id",
+            "request_id", "outcome", "prev_hash", "hash")
+
+
 def record(
     session: so.Session,
     action: str,
@@ -58,50 +64,36 @@ def record(
     outcome: str = "success",
     request_id: str | None = None,
     **_ignored: Any,
-) -> AuditEvent:
-    """Append one event to the trail (flushed, committed by the caller).
+) -> None:
+    """Append one event to the trail when the caller commits (gone if it rolls back).
 
-    On PostgreSQL, writers take a transaction-scoped advisory lock before reading the last
-    hash: two concurrent transactions cannot chain to the same predecessor (the second waits
-    until the first commits, then reads its hash). SQLite allows one writer at a time anyway.
+    The events are chained at commit time: on PostgreSQL the chain's lock is then held for
+    the few statements of the commit, not for the rest of the request (under load, holding
+    it from the first audited action to the commit queued every writer behind the slowest).
     """
-    prev_hash = _chain_head(session)
-    event = AuditEvent(
-        at=utcnow().replace(microsecond=0),
-        actor_id=actor.id if actor else None,
-        actor_role=actor.role if actor else None,
-        organisation_id=actor.organisation_id if actor else None,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        request_id=request_id or request_id_var.get(),
-        outcome=outcome,
-        prev_hash=prev_hash,
-    )
-    event.hash = _digest(prev_hash, event)
-    session.add(event)
-    session.flush()
-    return event
+    record_many(session, action, [object_id], actor=actor, object_type=object_type, outcome=outcome,
+                request_id=request_id)
 
 
 def record_many(
     session: so.Session,
     action: str,
-    object_ids: Iterable[str],
+    object_ids: Iterable[str | None],
     *,
     actor: User | None = None,
     object_type: str | None = None,
     outcome: str = "success",
+    request_id: str | None = None,
 ) -> int:
-    """Append one event per object, chained in memory: a list of 50 costs one read and one insert."""
-    ids = list(object_ids)
-    if not ids:
-        return 0
-    prev_hash = _chain_head(session)
+    """Append one event per object when the caller commits; how many."""
     at = utcnow().replace(microsecond=0)
-    events = []
-    for object_id in ids:
-        event = AuditEvent(
+    if not session.in_transaction():
+        session.begin()
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    pending = session.info.setdefault(_PENDING, [])
+    count = 0
+    for object_id in object_ids:
+        pending.append((transaction, AuditEvent(
             at=at,
             actor_id=actor.id if actor else None,
             actor_role=actor.role if actor else None,
@@ -109,17 +101,50 @@ def record_many(
             action=action,
             object_type=object_type,
             object_id=object_id,
-            request_id=request_id_var.get(),
+            request_id=request_id or request_id_var.get(),
             outcome=outcome,
-            prev_hash=prev_hash,
-        )
+        )))
+        count += 1
+    return count
+
+
+@sa.event.listens_for(so.Session, "before_commit")
+def _write_pending(session: so.Session) -> None:
+    """Chain and insert the session's pending events, last statements before the commit."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    prev_hash = _chain_head(session)
+    rows = []
+    for _transaction, event in pending:
+        event.prev_hash = prev_hash
         event.hash = prev_hash = _digest(prev_hash, event)
-        events.append(event)
+        rows.append({c: getattr(event, c) for c in _COLUMNS})
     # One executemany, not one INSERT per event (no ids needed back).
-    columns = ("at", "actor_id", "actor_role", "organisation_id", "action", "object_type", "object_id",
-               "request_id", "outcome", "prev_hash", "hash")
-    session.execute(sa.insert(AuditEvent), [{c: getattr(e, c) for c in columns} for e in events])
-    return len(events)
+    session.execute(sa.insert(AuditEvent), rows)
+
+
+@sa.event.listens_for(so.Session, "after_soft_rollback")
+def _drop_rolled_back(session: so.Session, previous: so.SessionTransaction) -> None:
+    """A savepoint rolled back forgets the events recorded within it."""
+    pending = session.info.get(_PENDING)
+    if pending and previous.nested:
+        session.info[_PENDING] = [(t, e) for t, e in pending if not _within(t, previous)]
+
+
+@sa.event.listens_for(so.Session, "after_transaction_end")
+def _drop_uncommitted(session: so.Session, transaction: so.SessionTransaction) -> None:
+    """The session's transaction ended without a commit (rollback, close): nothing to write."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+def _within(transaction: so.SessionTransaction | None, ancestor: so.SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def verify(session: so.Session) -> list[int]:

@@ -67,8 +67,7 @@ def notify(session: so.Session, *, message: Any, link: str | None = None,
     # Stored untranslated: each reader gets it in her language (services.messages).
     msgid, params = messages.deferred(message)
     row = Notification(organisation=organisation, user=user, msgid=msgid, params=params, link=link)
-    session.add(row)
-    session.flush()
+    session.add(row)  # inserted with the others at the next flush (a cancellation makes dozens)
     return row
 
 
@@ -80,9 +79,27 @@ def _recipients(session: so.Session, organisation: Organisation) -> list[User]:
     ))
 
 
+def _already_emailed(session: so.Session, organisation: Organisation, kind: str) -> bool:
+    """Whether this transaction already queued this kind of e-mail to this organisation (and
+    note that it now has): the e-mails say only "something changed, see the platform", so a
+    commission's decision that cancels twenty offers sends one, not twenty identical ones."""
+    transaction = session.get_transaction()
+    noted = session.info.get("emailed")
+    if noted is None or noted[0] is not transaction:
+        noted = session.info["emailed"] = (transaction, set())
+    key = (organisation.id, kind)
+    if key in noted[1]:
+        return True
+    noted[1].add(key)
+    return False
+
+
 def email_organisation(session: so.Session, organisation: Organisation, kind: str,
                        *, base_url: str = "") -> list[OutboxEmail]:
-    """Queue one e-mail of a fixed kind to each active user of the organisation."""
+    """Queue one e-mail of a fixed kind to each active user of the organisation (once per
+    transaction and kind)."""
+    if _already_emailed(session, organisation, kind):
+        return []
     subject, body = EMAILS[kind]
     link = base_url.rstrip("/") + PROPOSALS_PATH.get(organisation.kind, "/")
     rows = []

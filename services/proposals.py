@@ -12,6 +12,7 @@ Anything that lost a race raises `Conflict` (409).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -369,13 +370,21 @@ def _check_reason(decision: str, reason: str | None, allowed: tuple[str, ...]) -
 
 def _free_if_idle(session: so.Session, unit: Unit | None, household: Household | None) -> None:
     """A unit (household) with nothing open or promised left goes back to the pool."""
-    def busy(column: Any, value: int) -> bool:
-        return bool(session.scalar(sa.select(sa.func.count()).select_from(Proposal).where(
-            column == value, Proposal.status.in_(BUSY_STATUSES))))
+    _free_idle(session, [unit] if unit else [], [household] if household else [])
 
-    if unit is not None and unit.status == "proposed" and not busy(Proposal.unit_id, unit.id):
+
+def _free_idle(session: so.Session, units: Iterable[Unit], households: Iterable[Household]) -> None:
+    """Every one of these units and households with nothing open or promised left goes back
+    to the pool (one query per kind, however many)."""
+    def idle(column: Any, rows: dict[int, Any]) -> list[Any]:
+        if not rows:
+            return []
+        busy = set(session.scalars(sa.select(column).where(column.in_(rows), Proposal.status.in_(BUSY_STATUSES))))
+        return [row for key, row in rows.items() if key not in busy]
+
+    for unit in idle(Proposal.unit_id, {u.id: u for u in units if u.status == "proposed"}):
         unit.status = "published"
-    if household is not None and household.status == "proposed" and not busy(Proposal.household_id, household.id):
+    for household in idle(Proposal.household_id, {h.id: h for h in households if h.status == "proposed"}):
         household.status = "active"
     session.flush()
 
@@ -386,23 +395,31 @@ def _cancel(session: so.Session, proposals: list[Proposal], actor: User | None,
 
     `statuses`: those that may be cancelled (open ones unless told otherwise). When the
     candidate offered the lease is cancelled, the next-ranked one is offered it, unless
-    `offer_next` is False (the unit itself is going away)."""
-    count = 0
-    for other in proposals:
-        session.refresh(other)
-        was = other.status
-        if was not in statuses:
-            continue
+    `offer_next` is False (the unit itself is going away). A few statements for the lot,
+    not a dozen per proposal: a household promised elsewhere may hold dozens of offers."""
+    if not proposals:
+        return 0
+    ids = [p.id for p in proposals]
+    # Lock the rows and read their status now.
+    current: dict[int, str] = {pid: status for pid, status in session.execute(
+        sa.select(Proposal.id, Proposal.status).where(Proposal.id.in_(ids)).with_for_update())}
+    by_status: dict[str, list[int]] = {}
+    for pid in ids:
+        if current.get(pid) in statuses:
+            by_status.setdefault(current[pid], []).append(pid)
+    was: dict[int, str] = {}
+    for status, group in by_status.items():
         # Conditional on the status just read: whoever moved it first wins.
-        result = session.execute(
-            sa.update(Proposal).where(Proposal.id == other.id, Proposal.status == was)
-            .values(status="cancelled", updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        session.refresh(other)
-        if not result.rowcount:  # type: ignore[attr-defined]
-            continue
-        count += 1
+        moved = session.scalars(
+            sa.update(Proposal).where(Proposal.id.in_(group), Proposal.status == status)
+            .values(status="cancelled", updated_at=utcnow()).returning(Proposal.id)
+            .execution_options(synchronize_session=False)).all()
+        was.update(dict.fromkeys(moved, status))
+    # The caller's objects refreshed, both sides of each loaded with the lot.
+    cancelled = [p for p in session.scalars(
+        sa.select(Proposal).where(Proposal.id.in_(ids)).order_by(Proposal.id)
+        .options(*_with_parties()).execution_options(populate_existing=True)) if p.id in was]
+    for other in cancelled:
         audit.record(session, "proposal.cancel", actor=actor, object_type="proposal",
                      object_id=other.public_id)
         notifications.tell(session, other.household.association,
@@ -412,10 +429,10 @@ def _cancel(session: so.Session, proposals: list[Proposal], actor: User | None,
         notifications.tell(session, other.unit.landlord,
                            _l("La proposition %(id)s est annulée.", id=other.public_id),
                            LANDLORD_LINK.format(id=other.public_id))
-        if was == "commission_accepted" and offer_next:
+        if was[other.id] == "commission_accepted" and offer_next:
             _offer_next(session, other.unit, actor, base_url=base_url)
-        _free_if_idle(session, other.unit, other.household)
-    return count
+    _free_idle(session, [p.unit for p in cancelled], [p.household for p in cancelled])
+    return len(cancelled)
 
 
 def _offer_next(session: so.Session, unit: Unit, actor: User | None, *, base_url: str) -> Proposal | None:
@@ -647,20 +664,28 @@ def _withdraw_unit(session: so.Session, proposal: Proposal, user: User, base_url
     session.flush()
 
 
+def lease_holder(session: so.Session, unit: Unit) -> Proposal | None:
+    """The retained candidate the unit's lease is offered to, if any."""
+    return next((p for p in retained(session, unit) if p.status == "commission_accepted"), None)
+
+
 def _lease(session: so.Session, user: User, proposal: Proposal, decision: str,
            reason: str | None, base_url: str) -> Proposal:
+    """The lease is signed, or will not be signed with this candidate: the one offered it,
+    or one waiting her turn (then the lease stays where it is, the others keep their order)."""
     reason = _check_reason(decision, reason, COMMISSION_REFUSAL_REASONS)
     _lock(session, proposal)
     session.refresh(proposal)
-    if proposal.status == "commission_ranked":
-        offered = next((p for p in retained(session, proposal.unit) if p.status == "commission_accepted"), None)
+    if proposal.status == "commission_ranked" and decision == "accept":
+        offered = lease_holder(session, proposal.unit)
         raise Conflict(_l("Le bail est d'abord proposé à la candidature %(id)s, mieux classée par la "
                           "commission.", id=offered.public_id if offered else "—"), field="status")
-    if proposal.status in OPEN_STATUSES:
+    if proposal.status in ("pending", "household_accepted"):
         raise Conflict(_l("La commission n'a pas encore retenu ce ménage pour ce logement."),
                        field="status")
-    if proposal.status != "commission_accepted":
+    if proposal.status not in RETAINED_STATUSES:
         raise _already(proposal)
+    was = proposal.status
     record = Decision(proposal_id=proposal.id, step="lease", outcome=decision, reason=reason,
                       decided_by_id=user.id)
     association = proposal.household.association
@@ -680,16 +705,18 @@ def _lease(session: so.Session, user: User, proposal: Proposal, decision: str,
         # The unit is let and she is housed: whoever still waits for either is told it is over.
         _cancel(session, _open_others(session, proposal), user, base_url=base_url)
         return proposal
-    _transition(session, proposal, ("commission_accepted",), "cancelled", decision=record)
+    _transition(session, proposal, (was,), "cancelled", decision=record)
     audit.record(session, "proposal.cancel", actor=user, object_type="proposal",
                  object_id=proposal.public_id)
-    notifications.tell(session, association,
-                       _l("Le bail ne sera pas signé : la proposition %(id)s est annulée.",
-                          id=proposal.public_id),
-                       link, email="proposal_update", base_url=base_url)
+    if was == "commission_ranked":
+        message = _l("Le bailleur ne proposera pas le bail au ménage retenu au rang %(rank)d : la "
+                     "proposition %(id)s est annulée.", rank=proposal.commission_rank or 0, id=proposal.public_id)
+    else:
+        message = _l("Le bail ne sera pas signé : la proposition %(id)s est annulée.", id=proposal.public_id)
+    notifications.tell(session, association, message, link, email="proposal_update", base_url=base_url)
     if reason == "unit_unavailable":
         _withdraw_unit(session, proposal, user, base_url)
-    else:
+    elif was == "commission_accepted":
         # The next-ranked retained candidate, if any, is offered the lease.
         _offer_next(session, unit, user, base_url=base_url)
     _free_if_idle(session, unit, household)

@@ -7,6 +7,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from services import notifications
+from web.badges import notifications_badge
 from web.db import get_session
 
 
@@ -20,10 +21,10 @@ def add_notification_pages(bp: Blueprint) -> None:
     @bp.route("/notifications")
     def notifications_page():  # type: ignore[no-untyped-def]
         """The user's and her organisation's notifications, newest first."""
-        db = get_session()
+        badge = notifications_badge()  # the navigation's count, taken once for the page
         return render_template("notifications.html", proposals_endpoint=f"{request.blueprint}.proposals",
-                               items=notifications.for_user(db, current_user),
-                               unread=notifications.unread_count(db, current_user), form=ReadForm())
+                               items=notifications.for_user(get_session(), current_user),
+                               unread=badge.unread if badge else 0, form=ReadForm())
 
     @bp.route("/notifications/lues", methods=["POST"])
     def notifications_read():  # type: ignore[no-untyped-def]

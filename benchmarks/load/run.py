@@ -196,7 +196,8 @@ def main() -> int:
     parser.add_argument("--run-at", type=float, default=0.4, help="when the match run starts (fraction)")
     parser.add_argument("--admin-url", default=os.environ.get(
         "PASSERELLE_BENCH_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
-    parser.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the database (its name is printed) and its settings (FILES/env.json)")
     args = parser.parse_args()
 
     import sqlalchemy as sa
@@ -221,6 +222,8 @@ def main() -> int:
                "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "PASSERELLE_INSTANCE_PATH": str(work),
                "PASSERELLE_LOG_LEVEL": "WARNING"}
         full_env = {**os.environ, **env}
+        if args.keep:  # what it takes to open the kept database again (e.g. to profile a page)
+            (work / "env.json").write_text(json.dumps(env))
         print(f"database {name}, Redis on {redis_port}, files in {work}", flush=True)
         subprocess.run([str(BIN / "passerelle"), "db", "upgrade"], env=full_env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -13,7 +13,7 @@ def test_a_batch_keeps_the_chain_intact_and_an_edit_is_still_found(db):
     assert audit.record_many(db, "household.read_sensitive", ["H-a", "H-b", "H-c"],
                              object_type="household") == 3
     audit.record(db, "logout", object_type="user", object_id="1")
-    db.flush()
+    db.commit()  # the events are chained and written when the caller commits
     assert audit.verify(db) == []
     rows = db.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
     assert [r.object_id for r in rows][-4:] == ["H-a", "H-b", "H-c", "1"]

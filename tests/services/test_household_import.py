@@ -33,6 +33,7 @@ def row(i: int, **overrides: Any) -> dict[str, Any]:
 
 
 def events(db, action: str) -> list[AuditEvent]:
+    db.commit()  # as a view would: the caller's commit writes the audit trail
     return list(db.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)))
 
 

@@ -15,6 +15,7 @@ from services import notifications, profiles
 from services import proposals as svc
 from services.errors import Conflict, NotFound, ValidationError
 from tests import factories
+from tests.querycount import count_queries
 
 TODAY = dt.date(2026, 11, 23)
 
@@ -49,6 +50,7 @@ def decide(db, user, proposal, decision, **kw):
 
 
 def actions(db, proposal):
+    db.commit()  # as a view would: the caller's commit writes the audit trail
     return list(db.scalars(sa.select(AuditEvent.action).where(
         AuditEvent.object_type == "proposal", AuditEvent.object_id == proposal.public_id)
         .order_by(AuditEvent.id)))
@@ -132,6 +134,7 @@ def test_silence_is_a_refusal(db, world):
     assert world.proposal.status == "expired"
     assert waiting.status == "pending"
     assert (world.unit.status, world.household.status) == ("published", "active")
+    db.commit()  # as a view would: the caller's commit writes the audit trail
     event = db.scalar(sa.select(AuditEvent).where(AuditEvent.action == "proposal.expire"))
     assert (event.object_id, event.actor_id) == (world.proposal.public_id, None)
     told = set(db.scalars(sa.select(Notification.organisation_id)))
@@ -238,6 +241,54 @@ def test_rank_1_is_promised_and_the_units_other_candidates_wait(db, world):
         decide(db, world.lu, rival, "accept", step="lease")
     assert world.proposal.public_id in str(lease.value.message)
     assert rival.status == "commission_ranked"
+
+
+def test_her_other_offers_are_cancelled_with_a_notice_each_and_one_email(db, world):
+    """Promised to one unit, she loses her other offers: each of them is told in the
+    platform, but her association gets one e-mail ("something changed"), not one per offer."""
+    others = [factories.create_proposal(db, household=world.household, run=world.run, rank=r,
+                                        deadline=TODAY + dt.timedelta(days=10)) for r in (1, 2, 3, 1)]
+    decide(db, world.au, world.proposal, "accept")
+    db.commit()
+    mails_before = len(db.scalars(sa.select(OutboxEmail).where(OutboxEmail.recipient == world.au.email)).all())
+    decide(db, world.lu, world.proposal, "accept")
+    db.commit()
+    for p in others:
+        db.refresh(p)
+        assert p.status == "cancelled" and p.unit.status == "published"
+        assert any(p.public_id in m for m in told(db, p.unit.landlord))
+        assert any(p.public_id in m for m in told(db, world.association))
+    assert world.household.status == "proposed"  # promised to the world's unit
+    mails = db.scalars(sa.select(OutboxEmail).where(OutboxEmail.recipient == world.au.email)).all()
+    assert len(mails) == mails_before + 1
+    assert actions(db, others[0]) == ["proposal.cancel"]
+
+
+def test_cancelling_twelve_offers_sends_no_more_statements_than_two(db, world):
+    """The decision that promises her cancels all her other offers at once, not one by one
+    (a household may hold dozens: the commission's answer must stay quick)."""
+    def promise(others: int):  # type: ignore[no-untyped-def]
+        household = factories.create_household(db, association=world.association)
+        mine = factories.create_proposal(db, unit=factories.create_unit(db, landlord=world.landlord),
+                                         household=household, run=world.run,
+                                         deadline=TODAY + dt.timedelta(days=10))
+        offers = [factories.create_proposal(db, household=household, run=world.run, rank=2,
+                                            deadline=TODAY + dt.timedelta(days=10)) for _ in range(others)]
+        decide(db, world.au, mine, "accept")
+        db.commit()
+        with count_queries(db.get_bind()) as queries:
+            decide(db, world.lu, mine, "accept")
+            db.commit()
+        assert all(p.status == "cancelled" for p in offers)
+        return queries
+
+    def work(queries):  # type: ignore[no-untyped-def]
+        # Each offer is told to both sides: its notifications are rows of their own (one
+        # INSERT each on SQLite, which cannot return the ids of a batch in order).
+        return [q for q in queries.statements if not q.startswith("INSERT INTO notifications")]
+
+    few, many = promise(2), promise(12)
+    assert len(work(many)) == len(work(few)), many.report()
 
 
 def test_ranks_are_distinct_and_never_jump_the_candidate_offered_the_lease(db, world):
@@ -446,6 +497,7 @@ def test_timeline_tells_each_side_what_it_may_know(db, world):
         db, landlord=world.landlord), run=world.run, rank=3)
     decide(db, world.au, declined, "decline", reason="unsafe_area")
 
+    db.commit()  # as a view would: the caller's commit writes the audit trail
     seen_by_landlord = svc.timeline(db, declined, world.lu)
     assert [e.action for e in seen_by_landlord] == ["proposal.release", "proposal.household_decline"]
     text = " ".join(f"{e.actor} {e.reason}" for e in seen_by_landlord)

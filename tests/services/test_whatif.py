@@ -90,6 +90,7 @@ def test_what_if_writes_nothing_but_an_audit_event(db, market):
                    as_of=AS_OF)
     assert db.scalar(sa.select(sa.func.count()).select_from(MatchRun)) == runs_before
     assert db.scalar(sa.select(sa.func.count()).select_from(Proposal)) == 0
+    db.commit()  # as a view would: the caller's commit writes the audit trail
     event = db.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc())).first()
     assert (event.action, event.object_id) == ("committee.whatif", "59")
 

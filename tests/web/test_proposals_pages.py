@@ -152,12 +152,18 @@ def accepted(db, case, proposal):
     db.flush()
 
 
-def test_the_commission_ranks_candidates_and_the_lease_goes_down_the_order(client, login_as, case, db):
+def three_who_said_yes(db, case, login_as):  # type: ignore[no-untyped-def]
+    """A third candidate for the case's unit; all three said yes; the landlord signed in.
+    Returns the third proposal and the three public ids, in the matching's order."""
     third = factories.create_proposal(db, unit=case.unit, run=case.proposal.run, rank=3)
     for p in (case.proposal, case.rival, third):
         accepted(db, case, p)
     login_as(case.lu)
-    pid, rid, tid = case.proposal.public_id, case.rival.public_id, third.public_id
+    return third, (case.proposal.public_id, case.rival.public_id, third.public_id)
+
+
+def test_the_commission_ranks_candidates_and_the_lease_goes_down_the_order(client, login_as, case, db):
+    third, (pid, rid, tid) = three_who_said_yes(db, case, login_as)
     page = text(client.get(f"/bailleur/propositions/{pid}"))
     assert '<option selected value="1">1</option>' in page  # the next rank, chosen for her
     assert client.post(f"/bailleur/propositions/{pid}/retenir", data={f"{pid}-accept-rank": "1"}).status_code == 303
@@ -192,6 +198,32 @@ def test_the_commission_ranks_candidates_and_the_lease_goes_down_the_order(clien
     assert client.post(f"/bailleur/propositions/{rid}/bail").status_code == 303
     db.expire_all()
     assert (case.rival.status, third.status, case.unit.status) == ("leased", "cancelled", "allocated")
+
+
+def test_a_candidate_waiting_her_turn_can_be_withdrawn_without_moving_the_lease(client, login_as, case, db):
+    third, (pid, rid, tid) = three_who_said_yes(db, case, login_as)
+    for proposal_id, rank in ((pid, "1"), (rid, "2"), (tid, "3")):
+        client.post(f"/bailleur/propositions/{proposal_id}/retenir", data={f"{proposal_id}-accept-rank": rank})
+    board = text(client.get("/bailleur/propositions"))
+    assert f'aria-label="Ne plus retenir la candidature {rid}"' in board
+    # A reason is needed, as for any refusal.
+    r = client.post(f"/bailleur/propositions/{rid}/bail-annule", data={f"{rid}-lease_failed-reason": ""})
+    assert r.status_code == 422
+    r = client.post(f"/bailleur/propositions/{rid}/bail-annule",
+                    data={f"{rid}-lease_failed-reason": "household_refused"}, follow_redirects=True)
+    assert f"Il est proposé à la candidature {pid}." in text(r)
+    db.expire_all()
+    # The one offered the lease keeps it; rank 3 still waits, after her.
+    assert (case.proposal.status, case.rival.status, third.status) == (
+        "commission_accepted", "cancelled", "commission_ranked")
+    assert case.rival.household.status == "active"
+    assert db.scalar(sa.select(sa.func.count()).select_from(Notification).where(
+        Notification.organisation_id == case.rival.household.association_id,
+        Notification.msgid.contains("retenu au rang %(rank)d"))) == 1
+    # Rank 1 does not sign: the lease goes to rank 3, the next one still retained.
+    client.post(f"/bailleur/propositions/{pid}/bail-annule", data={f"{pid}-lease_failed-reason": "household_refused"})
+    db.expire_all()
+    assert third.status == "commission_accepted"
 
 
 def test_landlord_cannot_decide_before_the_household(client, login_as, case, db):

@@ -79,7 +79,7 @@ def test_dropping_a_proposal_comes_back_to_both_pages(client, run, db):
     page = client.get(f"{base}?page=2&sans=3").get_data(as_text=True)
     action = html.unescape(re.search(r'<form method="post" action="([^"]+/ecarter[^"]*)"', page)[1])
     proposal_id = action.split("/propositions/")[1].split("/")[0]
-    r = client.post(action, data={f"{proposal_id}-reason": "Trop loin de l'école"})
+    r = client.post(action, data={f"{proposal_id}-drop-reason": "Trop loin de l'école"})
     assert r.status_code == 303
     location = r.headers["Location"]
     assert "page=2" in location and "sans=3" in location and "#unite-" in location

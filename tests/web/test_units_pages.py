@@ -304,6 +304,22 @@ def test_a_huge_page_number_shows_an_empty_page(client, landlord):
     assert r.status_code == 200 and "Vous n'avez encore aucun logement" in text(r)
 
 
+def test_the_edit_form_writes_numbers_the_readers_way(client, db, landlord):
+    unit = units.create_unit(db, landlord.organisation, {**FORM, "lat": "50,6312345", "lon": "3,0512345"})
+    landlord.locale = "en"
+    db.commit()
+    page = text(client.get(f"/bailleur/logements/{unit.public_id}/modifier"))
+    assert 'value="412.50"' in page and 'value="50.6312345"' in page and 'value="64.5"' in page
+    assert 'value="412,50"' not in page
+    # Saved unchanged in English, the unit does not move.
+    r = client.post(f"/bailleur/logements/{unit.public_id}/modifier",
+                    data=dict(FORM, rent="412.50", lat="50.6312345", lon="3.0512345", surface_m2="64.5"))
+    assert r.status_code == 302
+    db.expire_all()
+    saved = db.get(Unit, unit.id)
+    assert (saved.rent, saved.lat, saved.lon) == (Decimal("412.50"), 50.6312345, 3.0512345)
+
+
 def test_the_import_notes_are_read_in_the_landlords_language(client, db, landlord):
     page = text(client.get("/bailleur/logements/importer"))
     assert "Une ligne par logement" in page

@@ -149,7 +149,9 @@ def drop_proposal(run_id: str, proposal_id: str):  # type: ignore[no-untyped-def
     """Set one proposal aside, with the reason."""
     db = get_session()
     item = svc.get_run(db, run_id)
-    form = DropForm(prefix=proposal_id)
+    # The prefix ends with a letter: WTForms adds no "-" after one that ends with "-" or "_",
+    # as a public id may, and the field's name would then depend on the id.
+    form = DropForm(prefix=f"{proposal_id}-drop")
     if not form.validate_on_submit():
         flash(_("Indiquez le motif (3 à 200 caractères) pour écarter une proposition."), "error")
     else:

@@ -11,6 +11,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from babel.numbers import get_decimal_symbol
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -30,7 +32,8 @@ class Required:
         return None
 
 
-def _french_number(value: object) -> str:
+def _local_number(value: object) -> str:
+    """A stored number as the reader writes it: "50,6292" in French, "50.6292" in English."""
     if value is None:
         return ""
     if isinstance(value, Decimal):
@@ -40,7 +43,7 @@ def _french_number(value: object) -> str:
         text = repr(value).removesuffix(".0")
     else:
         text = str(value)
-    return text.replace(".", ",")
+    return text.replace(".", get_decimal_symbol(get_locale()))
 
 
 DECIMAL = {"inputmode": "decimal", "autocomplete": "off"}
@@ -106,7 +109,7 @@ class UnitForm(FlaskForm):
             elif name == "financing":
                 field.data = value or ""
             elif isinstance(value, Decimal | float):
-                field.data = _french_number(value)
+                field.data = _local_number(value)
             else:
                 field.data = "" if value is None else str(value)
 

@@ -67,10 +67,16 @@ def _form(kind: str, public_id: str, *, submitted: bool = False) -> FlaskForm:
     return FORMS[kind](formdata=None, prefix=prefix)
 
 
-def _forms(public_id: str, failed: FlaskForm | None = None, kind: str | None = None,
+# The forms a candidate's card offers in each state (a board shows dozens of cards: no
+# form is built for a state that has none).
+FORMS_BY_STATUS = {"household_accepted": ("accept", "refuse"), "commission_accepted": ("lease", "lease_failed"),
+                   "commission_ranked": ("lease_failed",)}
+
+
+def _forms(proposal: Proposal, failed: FlaskForm | None = None, kind: str | None = None,
            free_ranks: list[int] | None = None) -> SimpleNamespace:
-    forms = {k: _form(k, public_id) for k in FORMS}
-    if free_ranks is not None:
+    forms = {k: _form(k, proposal.public_id) for k in FORMS_BY_STATUS.get(proposal.status, ())}
+    if free_ranks is not None and "accept" in forms:
         # Offer the ranks still free, the next one first chosen.
         rank = forms["accept"].rank  # type: ignore[attr-defined]
         rank.choices = [SelectChoice(str(n), str(n)) for n in free_ranks]
@@ -81,17 +87,18 @@ def _forms(public_id: str, failed: FlaskForm | None = None, kind: str | None = N
 
 
 def _card(proposal: Proposal, decisions: dict[str, Decision] | None = None,
-          free_ranks: list[int] | None = None) -> dict[str, Any]:
+          free_ranks: list[int] | None = None, failed: FlaskForm | None = None,
+          kind: str | None = None) -> dict[str, Any]:
     """What the page shows of one candidate (`decisions`: its decisions by step, and
     `free_ranks`: the ranks the commission may still give on its unit, when the caller read
-    those of a whole page at once)."""
+    those of a whole page at once; `failed`: a submitted form of this `kind` shown again)."""
     db = get_session()
     if decisions is None:
         decisions = svc.decisions_of(db, proposal)
     if free_ranks is None:
         free_ranks = svc.free_ranks(db, proposal.unit) if proposal.status == "household_accepted" else []
     accepted = svc.accepted_by_household(decisions)
-    return {"proposal": proposal, "forms": _forms(proposal.public_id, free_ranks=free_ranks),
+    return {"proposal": proposal, "forms": _forms(proposal, failed, kind, free_ranks=free_ranks),
             "free_ranks": free_ranks,
             "profile": profiles.landlord_profile(proposal) if accepted else None,
             "decisions": decisions}
@@ -128,8 +135,7 @@ def _detail(public_id: str, failed: FlaskForm | None = None, kind: str | None = 
             status: int = 200):  # type: ignore[no-untyped-def]
     db = get_session()
     proposal = svc.get_for(db, current_user, public_id)
-    card = _card(proposal)
-    card["forms"] = _forms(public_id, failed, kind, free_ranks=card["free_ranks"])
+    card = _card(proposal, failed=failed, kind=kind)
     return render_template(
         "landlords/proposals/detail.html", card=card, proposal=proposal,
         unit=proposal.unit, commune_name=_commune_name(proposal.unit.commune),
@@ -212,10 +218,17 @@ def lease(public_id: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/propositions/<public_id>/bail-annule", methods=["POST"])
 def lease_failed(public_id: str):  # type: ignore[no-untyped-def]
-    """The lease will not be signed, with a coded reason: the next-ranked candidate is offered it."""
-    return _decide(public_id, "lease_failed", _("Enregistré : le bail ne sera pas signé. S'il reste une "
-                                                "candidate retenue, le bail est proposé à la suivante."),
-                   decision="decline", step="lease")
+    """The lease will not be signed with this candidate (the one offered it, or one waiting her
+    turn), with a coded reason: the lease goes, or stays, with the best-ranked one left."""
+    def said(proposal: Proposal) -> str:
+        offered = svc.lease_holder(get_session(), proposal.unit)
+        if offered is None:
+            return _("Enregistré : le bail ne sera pas signé avec ce ménage, et aucune autre candidate "
+                     "retenue n'attend ce logement.")
+        return _("Enregistré : le bail ne sera pas signé avec ce ménage. Il est proposé à la "
+                 "candidature %(id)s.", id=offered.public_id)
+
+    return _decide(public_id, "lease_failed", said, decision="decline", step="lease")
 
 
 add_notification_pages(bp)
