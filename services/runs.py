@@ -313,6 +313,9 @@ def start_run(session: so.Session, *, actor: User, departments: Iterable[str],
     policy = validate_policy({**territory_policy(session, org), **(policy_overrides or {})})
     active = _active_run_for(session, codes)
     if active is not None:
+        if key is not None and active.idempotency_key == key and active.requested_by_id == actor.id:
+            # The same submission, committed by a concurrent request since the key was read.
+            return active, False
         raise _overlap_conflict(active)
     try:
         with session.begin_nested():

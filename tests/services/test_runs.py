@@ -55,6 +55,7 @@ def start(db, coordinator, departments=("59",), **kw):
 
 
 def actions(db, object_id):
+    db.commit()  # as a view would: the caller's commit writes the audit trail
     return [e.action for e in db.scalars(sa.select(AuditEvent).where(AuditEvent.object_id == object_id)
                                           .order_by(AuditEvent.id))]
 
@@ -103,6 +104,18 @@ def test_the_same_idempotency_key_returns_the_same_run(db, coordinator):
     assert db.scalar(sa.select(sa.func.count()).select_from(MatchRun)) == 1
     other = factories.create_user(db, "coordinator", organisation=coordinator.organisation)
     with pytest.raises(Conflict):
+        runs.start_run(db, actor=other, departments=["59"], idempotency_key="k-1")
+
+
+def test_a_key_committed_after_it_was_looked_up_still_returns_that_run(db, coordinator, monkeypatch):
+    """A double-click whose twin commits between the key lookup and the overlap check."""
+    first, _ = runs.start_run(db, actor=coordinator, departments=["59"], idempotency_key="k-1")
+    # The twin's lookup ran before `first` was committed: it saw no run with this key.
+    monkeypatch.setattr(runs, "_run_with_key", lambda *_: None)
+    again, created = runs.start_run(db, actor=coordinator, departments=["59"], idempotency_key="k-1")
+    assert again.id == first.id and not created
+    other = factories.create_user(db, "coordinator", organisation=coordinator.organisation)
+    with pytest.raises(Conflict):  # someone else's key over the same departments: still a conflict
         runs.start_run(db, actor=other, departments=["59"], idempotency_key="k-1")
 
 
