@@ -14,18 +14,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True,
                 instance_path=os.environ.get("PASSERELLE_INSTANCE_PATH") or None)
 
-    from web import access, badges, db, errors, extensions, requests
+    from web import access, badges, db, errors, extensions, proxies, requests
     from web import config as settings
     from web import logging as logs
 
     settings.load(app, config)
-    if app.config["PROXIES"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        # The client's address (per-IP rate limits), scheme and host as the proxies saw them.
-        # Only that many hops are trusted: anything a client put in front of them is ignored.
-        hops = app.config["PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    proxies.init_app(app)
     logs.init_app(app)
     db.init_app(app)
     extensions.init_app(app)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Flask
-from flask_babel import format_currency
+from flask_babel import format_currency, gettext, ngettext
 from markupsafe import Markup
 
 from services import messages
@@ -28,6 +28,14 @@ def euros(value: float | int | Decimal | None) -> str:
     if value is None or value == "":
         return ""
     return str(format_currency(value, "EUR"))
+
+
+def composition(adults: int, children: int) -> str:
+    """ "1 adulte, 2 enfants", "2 adultes, sans enfant" """
+    words = ngettext("%(num)d adulte", "%(num)d adultes", adults)
+    if children == 0:
+        return gettext("%(adults)s, sans enfant", adults=words)
+    return words + ", " + ngettext("%(num)d enfant", "%(num)d enfants", children)
 
 
 def translated(msgid: str, params: dict[str, Any] | None = None) -> Markup:

@@ -88,3 +88,21 @@ def test_the_setting_comes_from_the_environment(monkeypatch, database_url):
 def test_a_wrong_number_of_proxies_refuses_to_start(database_url, value):
     with pytest.raises(ConfigurationError, match="PASSERELLE_PROXIES"):
         create_app(make_config(database_url, PROXIES=value))
+
+
+@pytest.mark.parametrize(("proxies", "expected"), [(0, 302), (1, 200)])
+def test_in_production_https_is_claimed_only_through_a_trusted_proxy(database_url, monkeypatch, proxies, expected):
+    # Talisman reads X-Forwarded-Proto itself: with no trusted proxy, a client on plain HTTP
+    # claiming HTTPS must still be sent to HTTPS (and get no HSTS header over HTTP).
+    app = create_app(make_config(database_url, PASSERELLE_ENV="production", PROXIES=proxies))
+    app.add_url_rule("/essai/https", "test_https_seen", lambda: request.scheme)
+    monkeypatch.setitem(access.ACCESS, "test_https_seen", access.OPEN)
+    r = app.test_client().get("/essai/https", environ_base={"REMOTE_ADDR": PROXY},
+                              headers={"X-Forwarded-Proto": "https"})
+    assert r.status_code == expected
+    if expected == 302:
+        assert r.headers["Location"].startswith("https://")
+        assert "Strict-Transport-Security" not in r.headers
+    else:
+        assert r.get_data(as_text=True) == "https"
+        assert "max-age=" in r.headers["Strict-Transport-Security"]

@@ -31,6 +31,7 @@ from services.errors import Conflict, ValidationError
 from web.associations import bp
 from web.associations.forms import HouseholdForm
 from web.db import get_session
+from web.formatting import composition
 
 
 class ActivationForm(FlaskForm):
@@ -47,14 +48,6 @@ class ConfirmForm(FlaskForm):
 
 def _rate() -> float:
     return float(current_app.config.get("MAX_EFFORT_RATE", svc.DEFAULT_MAX_EFFORT_RATE))
-
-
-def composition(adults: int, children: int) -> str:
-    """ "1 adulte, 2 enfants" """
-    words = ngettext("%(num)d adulte", "%(num)d adultes", adults)
-    if children == 0:
-        return _("%(adults)s, sans enfant", adults=words)
-    return words + ", " + ngettext("%(num)d enfant", "%(num)d enfants", children)
 
 
 def waiting(household: Household) -> str:

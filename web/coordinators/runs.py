@@ -19,17 +19,10 @@ from services.households import URGENCY_LABELS
 from web.coordinators import bp
 from web.coordinators.forms import DropForm, PolicyForm, ReleaseForm, RestartForm, RunForm
 from web.db import get_session
+from web.formatting import composition
 from web.jobs import get_jobs
 
 POLICY_FIELDS = ("max_effort_rate", "candidates_per_unit", "horizon_days")
-
-
-def composition(adults: int, children: int) -> str:
-    """ "1 adulte, 2 enfants" """
-    words = ngettext("%(num)d adulte", "%(num)d adultes", adults)
-    if children == 0:
-        return _("%(adults)s, sans enfant", adults=words)
-    return words + ", " + ngettext("%(num)d enfant", "%(num)d enfants", children)
 
 
 def commune_name(code: str) -> str:
