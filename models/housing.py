@@ -19,6 +19,8 @@ from models.base import Base, EncryptedJSON, UTCDateTime, new_public_id, utcnow
 
 UNIT_STATUSES = ("draft", "published", "proposed", "allocated", "withdrawn")
 HOUSEHOLD_STATUSES = ("draft", "active", "proposed", "housed", "withdrawn")
+# The deferred group of a household's encrypted columns (zones, preferred points, notes).
+PROTECTED = "protected"
 FINANCINGS = ("PLAI", "PLUS", "PLS", "PLI")
 PRIORITY_CATEGORIES = (
     "violence",  # victim of violence within the couple or the family
@@ -144,14 +146,17 @@ class Household(Base):
     # Where she looks: {"communes": [...], "departments": [...]}. Not secret by itself,
     # but shown only to her association and coordinators.
     search_area: so.Mapped[dict[str, list[str]]] = so.mapped_column(sa.JSON, default=dict)
-    # Where she must never be housed: encrypted at rest, never shown to a landlord.
+    # Where she must never be housed: encrypted at rest, never shown to a landlord. The
+    # encrypted columns are loaded (and decrypted) only where they are read: a list, a run's
+    # review or a landlord's page never hold them in memory (`undefer_group(PROTECTED)`
+    # where a list does need them).
     exclusion_zones: so.Mapped[list[dict[str, Any]]] = so.mapped_column(
-        EncryptedJSON, default=list
+        EncryptedJSON, default=list, deferred=True, deferred_group=PROTECTED
     )
     preferred_points: so.Mapped[list[dict[str, Any]]] = so.mapped_column(
-        EncryptedJSON, default=list
+        EncryptedJSON, default=list, deferred=True, deferred_group=PROTECTED
     )
-    notes: so.Mapped[str | None] = so.mapped_column(EncryptedJSON)
+    notes: so.Mapped[str | None] = so.mapped_column(EncryptedJSON, deferred=True, deferred_group=PROTECTED)
     consent_recorded_on: so.Mapped[dt.date | None]
     activated_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     closed_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)

@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 
 from matching import geo
 from models import Household, Organisation, User, utcnow
-from models.housing import HOUSEHOLD_STATUSES, PRIORITY_CATEGORIES
+from models.housing import HOUSEHOLD_STATUSES, PRIORITY_CATEGORIES, PROTECTED
 from services import audit, messages, proposals
 from services.errors import Conflict, NotFound, ValidationError
 from services.paging import Page, paginate
@@ -739,10 +739,13 @@ def get_household(session: so.Session, public_id: str, *, association: Organisat
 
 def list_households(session: so.Session, *, association: Organisation | None = None,
                     statuses: Iterable[str] | None = None, department: str | None = None,
-                    reference: str | None = None, page: int = 1, per_page: int = 25) -> Page[Household]:
+                    reference: str | None = None, protected: bool = False,
+                    page: int = 1, per_page: int = 25) -> Page[Household]:
     """One page of households, most urgent and longest waiting first.
 
     :param reference: part of the association's file number.
+    :param protected: load the encrypted columns too (zones, points, notes), for a reader
+        who is shown them; otherwise they stay in the database until read one by one.
     :param department: households searching there: their search area names it (or one of its
         communes), or is empty (anywhere).
     """
@@ -759,6 +762,8 @@ def list_households(session: so.Session, *, association: Organisation | None = N
         rows = session.execute(stmt.with_only_columns(Household.id, Household.search_area)).all()
         ids = [row.id for row in rows if _searches_in(row.search_area or {}, department)]
         stmt = stmt.where(Household.id.in_(ids))
+    if protected:
+        stmt = stmt.options(so.undefer_group(PROTECTED))
     stmt = stmt.order_by(Household.urgency.desc(), Household.requested_on, Household.id)
     return paginate(session, stmt, page, per_page)
 

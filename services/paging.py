@@ -41,6 +41,9 @@ def paginate(session: so.Session, stmt: sa.Select[Any], page: int = 1, per_page:
     """Run `stmt` (which must have a stable ORDER BY) for one page, and count all rows."""
     page = max(1, min(page, MAX_PAGE))
     per_page = max(1, min(per_page, MAX_PER_PAGE))
-    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    # Counted on the first column alone: the count names none of the entity's other columns
+    # (its encrypted ones among them). Not for a DISTINCT statement.
+    counted = stmt.order_by(None).with_only_columns(stmt.selected_columns[0], maintain_column_froms=True)
+    total = session.scalar(sa.select(sa.func.count()).select_from(counted.subquery())) or 0
     items = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
     return Page(items=items, page=page, per_page=per_page, total=total)

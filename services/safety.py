@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from matching import instance_from_dict
 from matching.validation import pair_failures
 from models import Household, Proposal, Unit, User
+from models.housing import PROTECTED
 from services import audit, runs
 from services.proposals import OPEN_STATUSES, _cancel
 
@@ -69,6 +70,9 @@ def recheck_open_proposals(session: so.Session, *, household: Household | None =
         stmt = stmt.where(Proposal.household_id == household.id)
     if unit is not None:
         stmt = stmt.where(Proposal.unit_id == unit.id)
+    stmt = stmt.options(so.joinedload(Proposal.unit).joinedload(Unit.landlord),
+                        so.joinedload(Proposal.household).undefer_group(PROTECTED),
+                        so.joinedload(Proposal.household).joinedload(Household.association))
     unsafe = {p: broken_rules(p) for p in session.scalars(stmt.order_by(Proposal.id))}
     unsafe = {p: rules for p, rules in unsafe.items() if rules}
     # Not yet released: nobody was told, the coordinator sees it set aside and why.

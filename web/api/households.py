@@ -128,7 +128,8 @@ class Households(MethodView):
             schema = HouseholdSchema(exclude=("notes",))
             association = None
         page = svc.list_households(db, association=association, statuses=statuses,
-                                   department=args.get("department"), page=args["page"], per_page=args["per_page"])
+                                   department=args.get("department"), protected=True,
+                                   page=args["page"], per_page=args["per_page"])
         svc.record_sensitive_read(db, page.items, actor=user)
         db.commit()
         return jsonify({"items": schema.dump(page.items, many=True), "page": page.page,
