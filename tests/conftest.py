@@ -41,8 +41,13 @@ def totp_code(secret: str = TOTP_SECRET, key: str | None = None) -> str:
 
     totp = pyotp.TOTP(secret)
     while True:
-        current = totp.timecode(dt.datetime.now(dt.UTC))
-        step = max(current - 1, _last_totp_step.get(key or secret, current - 2) + 1)
+        now = dt.datetime.now(dt.UTC)
+        current = totp.timecode(now)
+        # The previous step's code is accepted only until the current step ends: taken in its
+        # last seconds, it could expire before a slow page submits it (a flaky login in CI).
+        remaining = totp.interval - now.timestamp() % totp.interval
+        lowest = current - 1 if remaining > totp.interval / 2 else current
+        step = max(lowest, _last_totp_step.get(key or secret, lowest - 1) + 1)
         if step <= current + 1:
             _last_totp_step[key or secret] = step
             return totp.generate_otp(step)
