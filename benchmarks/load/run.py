@@ -220,7 +220,10 @@ def main() -> int:
         env = {"PASSERELLE_ENV": "production", "DATABASE_URL": url, "SECRET_KEY": secrets.token_urlsafe(48),
                "PASSERELLE_DATA_KEY": Fernet.generate_key().decode(),
                "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "PASSERELLE_INSTANCE_PATH": str(work),
-               "PASSERELLE_LOG_LEVEL": "WARNING"}
+               "PASSERELLE_LOG_LEVEL": "WARNING",
+               # As behind one TLS proxy: its X-Forwarded-Proto (sent by the clients here) is
+               # believed; with 0 proxies the app drops it and redirects every page to HTTPS.
+               "PASSERELLE_PROXIES": "1"}
         full_env = {**os.environ, **env}
         if args.keep:  # what it takes to open the kept database again (e.g. to profile a page)
             (work / "env.json").write_text(json.dumps(env))
