@@ -22,6 +22,8 @@ from markupsafe import Markup, escape
 from models.notifications import french  # noqa: F401 - re-exported: the French text, without Flask
 
 MSGID_LENGTH = 300
+# The platform's first language: what is said where no reader's language is known.
+DEFAULT_LOCALE = "fr"
 
 
 def _param(value: Any) -> Any:
@@ -83,7 +85,7 @@ def number(value: float | int | Decimal, digits: int = 2, *, fixed: bool = False
 
     Up to `digits` decimals, trailing zeros dropped, unless `fixed` (always `digits` of them).
     """
-    return str(_pattern(digits, fixed).apply(value, get_locale() or "fr"))
+    return str(_pattern(digits, fixed).apply(value, get_locale() or DEFAULT_LOCALE))
 
 
 @functools.cache

@@ -25,7 +25,6 @@ from services import messages
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LOCALE = "fr"
 
 # The page each kind of organisation reads its proposals on.
 PROPOSALS_PATH = {"association": "/association/propositions", "landlord": "/bailleur/propositions"}
@@ -49,7 +48,7 @@ EMAILS: dict[str, tuple[Any, Any]] = {
 
 def _render(text: Any, locale: str | None = None) -> str:
     """A lazy message as a string in the given language (the platform's first by default)."""
-    with force_locale(locale or DEFAULT_LOCALE):
+    with force_locale(locale or messages.DEFAULT_LOCALE):
         return str(text)
 
 

@@ -71,8 +71,8 @@ def recheck_open_proposals(session: so.Session, *, household: Household | None =
     if unit is not None:
         stmt = stmt.where(Proposal.unit_id == unit.id)
     stmt = stmt.options(so.joinedload(Proposal.unit).joinedload(Unit.landlord),
-                        so.joinedload(Proposal.household).undefer_group(PROTECTED),
-                        so.joinedload(Proposal.household).joinedload(Household.association))
+                        so.joinedload(Proposal.household).options(
+                            so.undefer_group(PROTECTED), so.joinedload(Household.association)))
     unsafe = {p: broken_rules(p) for p in session.scalars(stmt.order_by(Proposal.id))}
     unsafe = {p: rules for p, rules in unsafe.items() if rules}
     # Not yet released: nobody was told, the coordinator sees it set aside and why.

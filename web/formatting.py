@@ -1,4 +1,5 @@
-"""Template filters that speak the reader's language: numbers, amounts, stored messages.
+"""Template filters and helpers that speak the reader's language: numbers, amounts, stored
+messages, a household's size.
 
 French writes "2,5 km" and "1 200,00 €", English "2.5 km" and "€1,200.00": never format a
 number with "%.1f" and a replace(".", ","), use these (the locale is the request's).
