@@ -50,6 +50,10 @@ COMMISSION_REFUSAL_REASONS = (
     "other",
 )
 
+# How a proposal came to be (services.proposal_flow.ORIGINS): a matching run, a household's
+# candidacy, a landlord's request, a coordinator's direct proposal.
+PROPOSAL_ORIGINS = ("run", "candidacy", "request", "direct")
+
 _promised = "status IN ('commission_accepted', 'leased')"
 _retained = "status IN ('commission_ranked', 'commission_accepted')"
 
@@ -131,11 +135,15 @@ class TerritoryPolicy(Base):
 
 
 class Proposal(Base):
-    """A unit proposed to a household by a run, at a rank, with its score explained."""
+    """A unit proposed to a household (by a run, at a rank, with its score explained; or
+    from the offer board: `origin`). Its status changes only in services.proposal_flow."""
 
     __tablename__ = "proposals"
     __table_args__ = (
         sa.CheckConstraint(_in("status", PROPOSAL_STATUSES), name="status"),
+        sa.CheckConstraint(_in("origin", PROPOSAL_ORIGINS), name="origin"),
+        # A run's proposal names its run; the others have none.
+        sa.CheckConstraint("(origin = 'run') = (run_id IS NOT NULL)", name="run_origin"),
         sa.CheckConstraint("rank >= 1 AND rank <= 10", name="rank_range"),
         sa.CheckConstraint(
             "commission_rank IS NULL OR (commission_rank >= 1 AND commission_rank <= 3)",
@@ -180,7 +188,8 @@ class Proposal(Base):
     public_id: so.Mapped[str] = so.mapped_column(
         sa.String(32), unique=True, default=lambda: new_public_id("P-")
     )
-    run_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("match_runs.id", ondelete="CASCADE"))
+    run_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("match_runs.id", ondelete="CASCADE"))
+    origin: so.Mapped[str] = so.mapped_column(sa.String(12), default="run", server_default="run")
     unit_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("units.id", ondelete="CASCADE")
     )
@@ -199,7 +208,7 @@ class Proposal(Base):
         UTCDateTime, default=utcnow, onupdate=utcnow
     )
 
-    run: so.Mapped[MatchRun] = so.relationship()
+    run: so.Mapped[MatchRun | None] = so.relationship()
     unit: so.Mapped[Unit] = so.relationship()
     household: so.Mapped[Household] = so.relationship()
 

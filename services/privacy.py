@@ -66,7 +66,7 @@ def export_household(session: so.Session, household: Household, *, actor: User |
         "proposals": [
             {
                 "id": p.public_id,
-                "run": p.run.public_id,
+                "run": p.run.public_id if p.run is not None else None,
                 "unit": {"id": p.unit.public_id, "landlord": p.unit.landlord.name, "commune": p.unit.commune,
                          "rooms": p.unit.rooms, "rent": _plain(p.unit.rent), "charges": _plain(p.unit.charges)},
                 "rank": p.rank,

@@ -28,7 +28,8 @@ from models.runs import (
     PROMISED_STATUSES,
     RETAINED_STATUSES,
 )
-from services import audit, notifications
+from services import notifications
+from services import proposal_flow as flow
 from services.errors import Conflict, NotFound, ValidationError
 from services.paging import Page, paginate
 
@@ -38,10 +39,10 @@ PARIS = ZoneInfo("Europe/Paris")
 UNRELEASED_STATUSES = ("review", "dropped")
 # Waiting for someone's answer: the unit and the household are still "proposed" for it.
 # A candidate the commission ranked behind another waits for the lease to fall through.
-OPEN_STATUSES = ("pending", "household_accepted", "commission_ranked")
-BUSY_STATUSES = OPEN_STATUSES + PROMISED_STATUSES
+OPEN_STATUSES = flow.OPEN_STATUSES
+BUSY_STATUSES = flow.BUSY_STATUSES
 # What withdrawing a unit or a household cancels: everything not yet leased.
-CANCELLABLE_STATUSES = OPEN_STATUSES + ("commission_accepted",)
+CANCELLABLE_STATUSES = flow.CANCELLABLE_STATUSES
 DECISIONS = ("accept", "decline")
 COMMISSION_RANKS = (1, 2, 3)
 
@@ -76,6 +77,8 @@ COMMISSION_REFUSAL_LABELS = {
 }
 ACTION_LABELS = {
     "proposal.release": _l("Proposition transmise"),
+    # A proposal made outside a run (offer board): sent when made.
+    "proposal.open": _l("Proposition transmise"),
     "proposal.household_accept": _l("Le ménage accepte la proposition"),
     "proposal.household_decline": _l("Le ménage décline la proposition"),
     "proposal.commission_accept": _l("La commission d'attribution retient le ménage"),
@@ -314,45 +317,11 @@ def household_timeline(session: so.Session, household: Household, viewer: User) 
 
 def _lock(session: so.Session, proposal: Proposal) -> None:
     """Lock the unit's row, then the household's: every transition on either waits its turn."""
-    session.execute(sa.select(Unit.id).where(Unit.id == proposal.unit_id).with_for_update())
-    session.execute(
-        sa.select(Household.id).where(Household.id == proposal.household_id).with_for_update()
-    )
+    flow.lock(session, proposal)
 
 
 def _already(proposal: Proposal) -> Conflict:
-    return Conflict(_l("Cette proposition a déjà changé d'état (%(status)s) : rechargez la page.",
-                       status=STATUS_LABELS.get(proposal.status, proposal.status)), field="status")
-
-
-def _transition(session: so.Session, proposal: Proposal, expected: tuple[str, ...], new: str,
-                *, decision: Decision | None = None, **values: Any) -> None:
-    """Move the proposal from one of `expected` to `new`, or raise Conflict if it moved."""
-    try:
-        with session.begin_nested():
-            result = session.execute(
-                sa.update(Proposal)
-                .where(Proposal.id == proposal.id, Proposal.status.in_(expected))
-                .values(status=new, updated_at=utcnow(), **values)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                raise _Lost()
-            if decision is not None:
-                session.add(decision)
-                session.flush()
-    except _Lost:
-        session.refresh(proposal)
-        raise _already(proposal) from None
-    except sa.exc.IntegrityError as exc:
-        session.refresh(proposal)
-        raise Conflict(_l("Ce logement est déjà promis à un autre ménage, ou ce ménage à un "
-                          "autre logement."), field="status") from exc
-    session.refresh(proposal)
-
-
-class _Lost(Exception):
-    """The conditional update matched no row: someone else moved the proposal first."""
+    return flow.proposal_conflict(proposal)
 
 
 def _check_reason(decision: str, reason: str | None, allowed: tuple[str, ...]) -> str | None:
@@ -376,17 +345,7 @@ def _free_if_idle(session: so.Session, unit: Unit | None, household: Household |
 def _free_idle(session: so.Session, units: Iterable[Unit], households: Iterable[Household]) -> None:
     """Every one of these units and households with nothing open or promised left goes back
     to the pool (one query per kind, however many)."""
-    def idle(column: Any, rows: dict[int, Any]) -> list[Any]:
-        if not rows:
-            return []
-        busy = set(session.scalars(sa.select(column).where(column.in_(rows), Proposal.status.in_(BUSY_STATUSES))))
-        return [row for key, row in rows.items() if key not in busy]
-
-    for unit in idle(Proposal.unit_id, {u.id: u for u in units if u.status == "proposed"}):
-        unit.status = "published"
-    for household in idle(Proposal.household_id, {h.id: h for h in households if h.status == "proposed"}):
-        household.status = "active"
-    session.flush()
+    flow.free_idle(session, units, households)
 
 
 def _cancel(session: so.Session, proposals: list[Proposal], actor: User | None,
@@ -410,18 +369,13 @@ def _cancel(session: so.Session, proposals: list[Proposal], actor: User | None,
     was: dict[int, str] = {}
     for status, group in by_status.items():
         # Conditional on the status just read: whoever moved it first wins.
-        moved = session.scalars(
-            sa.update(Proposal).where(Proposal.id.in_(group), Proposal.status == status)
-            .values(status="cancelled", updated_at=utcnow()).returning(Proposal.id)
-            .execution_options(synchronize_session=False)).all()
+        moved = flow.apply(session, flow.PROPOSAL, group, "cancel", actor=actor, expected=(status,))
         was.update(dict.fromkeys(moved, status))
     # The caller's objects refreshed, both sides of each loaded with the lot.
     cancelled = [p for p in session.scalars(
         sa.select(Proposal).where(Proposal.id.in_(ids)).order_by(Proposal.id)
         .options(*_with_parties()).execution_options(populate_existing=True)) if p.id in was]
     for other in cancelled:
-        audit.record(session, "proposal.cancel", actor=actor, object_type="proposal",
-                     object_id=other.public_id)
         notifications.tell(session, other.household.association,
                            _l("La proposition %(id)s est annulée.", id=other.public_id),
                            ASSOCIATION_LINK.format(id=other.public_id), email="proposal_update",
@@ -447,14 +401,12 @@ def _offer_next(session: so.Session, unit: Unit, actor: User | None, *, base_url
         .order_by(Proposal.commission_rank)))
     for candidate in waiting:
         try:
-            _transition(session, candidate, ("commission_ranked",), "commission_accepted")
+            flow.move(session, candidate, "lease_offer", actor=actor)
         except Conflict:
             # Moved meanwhile, or promised elsewhere (her waiting here would then have been
             # cancelled): she cannot take it, the next one may.
             _cancel(session, [candidate], actor, base_url=base_url)
             continue
-        audit.record(session, "proposal.lease_offer", actor=actor, object_type="proposal",
-                     object_id=candidate.public_id)
         notifications.tell(session, candidate.household.association,
                            _l("Les candidates classées avant le ménage n'ont pas signé : le bail lui est "
                               "maintenant proposé (proposition %(id)s).", id=candidate.public_id),
@@ -539,12 +491,8 @@ def _household_decides(session: so.Session, user: User, proposal: Proposal, deci
         raise Conflict(_l("Le délai de réponse est dépassé : la proposition a expiré."),
                        field="deadline")
     accepted = decision == "accept"
-    _transition(session, proposal, ("pending",),
-                "household_accepted" if accepted else "household_declined",
-                decision=Decision(proposal_id=proposal.id, step="household", outcome=decision,
-                                  reason=reason, decided_by_id=user.id))
-    audit.record(session, "proposal.household_accept" if accepted else "proposal.household_decline",
-                 actor=user, object_type="proposal", object_id=proposal.public_id)
+    flow.move(session, proposal, "household_accept" if accepted else "household_decline", actor=user,
+              reason=reason)
     landlord = proposal.unit.landlord
     link = LANDLORD_LINK.format(id=proposal.public_id)
     if accepted:
@@ -613,18 +561,13 @@ def _commission_decides(session: so.Session, user: User, proposal: Proposal, dec
         raise _already(proposal)
     association = proposal.household.association
     link = ASSOCIATION_LINK.format(id=proposal.public_id)
-    record = Decision(proposal_id=proposal.id, step="commission", outcome=decision, reason=reason,
-                      decided_by_id=user.id)
     if decision == "accept":
         rank = _check_rank(session, proposal, rank)
         # The best-ranked retained candidate is offered the lease (the unit is promised to
         # her); one ranked behind her waits for it to fall through.
         first = not retained(session, proposal.unit)
-        _transition(session, proposal, ("household_accepted",),
-                    "commission_accepted" if first else "commission_ranked",
-                    decision=record, commission_rank=rank)
-        audit.record(session, "proposal.commission_accept", actor=user, object_type="proposal",
-                     object_id=proposal.public_id)
+        flow.move(session, proposal, "commission_accept" if first else "commission_rank", actor=user,
+                  commission_rank=rank)
         if first:
             notifications.tell(session, association,
                                _l("La commission d'attribution a retenu le ménage (proposition "
@@ -640,9 +583,7 @@ def _commission_decides(session: so.Session, user: User, proposal: Proposal, dec
                                   "classées avant elle ne le signent pas.", rank=rank, id=proposal.public_id),
                                link, email="proposal_update", base_url=base_url)
         return proposal
-    _transition(session, proposal, ("household_accepted",), "commission_refused", decision=record)
-    audit.record(session, "proposal.commission_refuse", actor=user, object_type="proposal",
-                 object_id=proposal.public_id)
+    flow.move(session, proposal, "commission_refuse", actor=user, reason=reason)
     notifications.tell(session, association,
                        _l("La commission d'attribution n'a pas retenu la candidature "
                           "(proposition %(id)s).", id=proposal.public_id),
@@ -660,7 +601,7 @@ def _withdraw_unit(session: so.Session, proposal: Proposal, user: User, base_url
         Proposal.status.in_(CANCELLABLE_STATUSES)).order_by(Proposal.id))
     _cancel(session, list(others), user, base_url=base_url, statuses=CANCELLABLE_STATUSES, offer_next=False)
     if proposal.unit.status in ("published", "proposed"):
-        proposal.unit.status = "withdrawn"
+        flow.move(session, proposal.unit, "withdraw", actor=user)
     session.flush()
 
 
@@ -686,28 +627,22 @@ def _lease(session: so.Session, user: User, proposal: Proposal, decision: str,
     if proposal.status not in RETAINED_STATUSES:
         raise _already(proposal)
     was = proposal.status
-    record = Decision(proposal_id=proposal.id, step="lease", outcome=decision, reason=reason,
-                      decided_by_id=user.id)
     association = proposal.household.association
     link = ASSOCIATION_LINK.format(id=proposal.public_id)
     unit, household = proposal.unit, proposal.household
     if decision == "accept":
-        _transition(session, proposal, ("commission_accepted",), "leased", decision=record)
+        flow.move(session, proposal, "lease", actor=user)
         now = utcnow()
-        unit.status, unit.allocated_at = "allocated", now
+        flow.move(session, unit, "allocate", actor=user, allocated_at=now)
         household.status, household.closed_at = "housed", now
         session.flush()
-        audit.record(session, "proposal.lease", actor=user, object_type="proposal",
-                     object_id=proposal.public_id)
         notifications.tell(session, association,
                            _l("Le bail est signé (proposition %(id)s).", id=proposal.public_id),
                            link, email="proposal_update", base_url=base_url)
         # The unit is let and she is housed: whoever still waits for either is told it is over.
         _cancel(session, _open_others(session, proposal), user, base_url=base_url)
         return proposal
-    _transition(session, proposal, (was,), "cancelled", decision=record)
-    audit.record(session, "proposal.cancel", actor=user, object_type="proposal",
-                 object_id=proposal.public_id)
+    flow.move(session, proposal, "lease_decline", actor=user, expected=(was,), reason=reason)
     if was == "commission_ranked":
         message = _l("Le bailleur ne proposera pas le bail au ménage retenu au rang %(rank)d : la "
                      "proposition %(id)s est annulée.", rank=proposal.commission_rank or 0, id=proposal.public_id)
@@ -739,10 +674,9 @@ def expire(session: so.Session, proposal_id: int, *, base_url: str = "") -> bool
         return False
     _lock(session, proposal)
     try:
-        _transition(session, proposal, ("pending",), "expired")
+        flow.move(session, proposal, "expire", actor=None)
     except Conflict:
         return False
-    audit.record(session, "proposal.expire", object_type="proposal", object_id=proposal.public_id)
     notifications.tell(session, proposal.household.association,
                        _l("Sans réponse dans le délai, la proposition %(id)s a expiré.",
                           id=proposal.public_id),

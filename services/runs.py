@@ -48,7 +48,7 @@ from flask_babel import lazy_gettext as _l
 import matching
 from models import Household, MatchRun, Organisation, Proposal, Unit, User, crypto, utcnow
 from models.runs import MatchRunLock, TerritoryPolicy
-from services import audit, messages, notifications
+from services import audit, messages, notifications, proposal_flow
 from services.errors import Conflict, NotFound, ValidationError
 from services.paging import Page, paginate
 
@@ -500,9 +500,7 @@ def drop_proposal(session: so.Session, run: MatchRun, proposal_public_id: str, r
         raise Conflict(_l("Ce rapprochement n'est plus en cours d'examen."), field="status")
     if proposal.status != "review":
         raise Conflict(_l("Cette proposition n'est plus en cours d'examen."), field="status")
-    proposal.status, proposal.drop_reason = "dropped", reason
-    session.flush()
-    audit.record(session, "proposal.drop", actor=actor, object_type="proposal", object_id=proposal.public_id)
+    proposal_flow.move(session, proposal, "drop", actor=actor, drop_reason=reason)
     return proposal
 
 
@@ -554,15 +552,10 @@ def release_run(session: so.Session, run: MatchRun, *, actor: User, reply_days: 
             households.add(household_id)
         else:
             cancelled.append(pid)
-    for chunk in _chunks(released):
-        session.execute(sa.update(Proposal).where(Proposal.id.in_(chunk))
-                        .values(status="pending", deadline=deadline, updated_at=now))
-    for chunk in _chunks(cancelled):
-        session.execute(sa.update(Proposal).where(Proposal.id.in_(chunk))
-                        .values(status="cancelled", updated_at=now))
-    for chunk in _chunks(sorted(units)):
-        session.execute(sa.update(Unit).where(Unit.id.in_(chunk), Unit.status == "published")
-                        .values(status="proposed", updated_at=now))
+    proposal_flow.apply(session, proposal_flow.PROPOSAL, released, "release", actor=actor,
+                        values={"deadline": deadline}, now=now)
+    proposal_flow.apply(session, proposal_flow.PROPOSAL, cancelled, "release_cancel", actor=actor, now=now)
+    proposal_flow.apply(session, proposal_flow.UNIT, sorted(units), "propose", actor=actor, now=now)
     for chunk in _chunks(sorted(households)):
         session.execute(sa.update(Household).where(Household.id.in_(chunk), Household.status == "active")
                         .values(status="proposed", updated_at=now))
@@ -935,8 +928,7 @@ def execute_run(sessionmaker: Callable[[], so.Session], run_id: int, attempt: in
 
 def _insert_proposals(session: so.Session, rows: list[dict[str, Any]]) -> None:
     """Insert the proposals in batches (one transaction: the caller's)."""
-    for i in range(0, len(rows), BATCH):
-        session.execute(sa.insert(Proposal), rows[i:i + BATCH])
+    proposal_flow.store_run_proposals(session, rows, batch=BATCH)
 
 
 def _store(sessionmaker: Callable[[], so.Session], run_id: int, attempt: int, built: BuiltInstance,

@@ -21,7 +21,7 @@ from matching import instance_from_dict
 from matching.validation import pair_failures
 from models import Household, Proposal, Unit, User
 from models.housing import PROTECTED
-from services import audit, runs
+from services import proposal_flow, runs
 from services.proposals import OPEN_STATUSES, _cancel
 
 # Proposals still waiting for someone's decision (before release too).
@@ -78,11 +78,9 @@ def recheck_open_proposals(session: so.Session, *, household: Household | None =
     # Not yet released: nobody was told, the coordinator sees it set aside and why.
     for proposal, rules in unsafe.items():
         if proposal.status == "review":
-            proposal.status = "dropped"
             labels = ", ".join(str(runs.REASON_LABELS.get(rule, rule)) for rule in rules)
-            proposal.drop_reason = str(_l("Plus conforme aux règles : %(rules)s", rules=labels))[:200]
-            audit.record(session, "proposal.drop", actor=actor, object_type="proposal",
-                         object_id=proposal.public_id)
+            proposal_flow.move(session, proposal, "drop", actor=actor,
+                               drop_reason=str(_l("Plus conforme aux règles : %(rules)s", rules=labels))[:200])
     released = [p for p in unsafe if p.status != "dropped"]
     if released:
         _cancel(session, released, actor, base_url=base_url)

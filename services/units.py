@@ -37,7 +37,7 @@ from flask_babel import lazy_gettext as _l
 from matching import geo
 from models import Organisation, Unit, User, utcnow
 from models.housing import FINANCINGS, UNIT_STATUSES
-from services import audit, communes, imports, proposals
+from services import audit, communes, imports, proposal_flow, proposals
 from services.errors import Conflict, NotFound, ValidationError
 from services.imports import Column, ImportRejected, RowError
 from services.paging import Page, paginate
@@ -398,8 +398,7 @@ def create_unit(session: so.Session, landlord: Organisation, data: Mapping[str, 
     """A new draft unit of this landlord."""
     clean = validate_unit_fields(data)
     _check_reference_free(session, landlord, clean["reference"])
-    unit = Unit(landlord=landlord, status="draft", **clean)
-    session.add(unit)
+    unit = proposal_flow.create_unit(session, Unit(landlord=landlord, **clean), actor=actor)
     session.flush()
     audit.record(session, "unit.create", actor=actor, object_type="unit", object_id=unit.public_id)
     return unit
@@ -441,10 +440,7 @@ def publish_unit(session: so.Session, unit: Unit, *, actor: User | None = None) 
     if unit.status not in PUBLISHABLE_STATUSES:
         raise Conflict(_l("Ce logement est %(status)s : il ne peut pas être publié.",
                           status=str(STATUS_LABELS[unit.status]).lower()), field="status")
-    unit.status = "published"
-    unit.published_at = utcnow()
-    session.flush()
-    audit.record(session, "unit.publish", actor=actor, object_type="unit", object_id=unit.public_id)
+    proposal_flow.move(session, unit, "publish", actor=actor, published_at=utcnow())
     return unit
 
 
@@ -489,9 +485,7 @@ def withdraw_unit(session: so.Session, unit: Unit, *, actor: User | None = None,
     if unit.status not in ("draft", "published"):
         raise Conflict(_l("Ce logement est %(status)s : il ne peut pas être retiré.",
                           status=str(STATUS_LABELS[unit.status]).lower()), field="status")
-    unit.status = "withdrawn"
-    session.flush()
-    audit.record(session, "unit.withdraw", actor=actor, object_type="unit", object_id=unit.public_id)
+    proposal_flow.move(session, unit, "withdraw", actor=actor)
     return unit
 
 
@@ -618,8 +612,8 @@ def import_units(session: so.Session, landlord: Organisation, filename: str, dat
             cleaned.append(clean)
     if errors:
         raise ImportRejected(errors)
-    summary = ImportSummary(units=[Unit(landlord=landlord, status="draft", **clean) for clean in cleaned])
-    session.add_all(summary.units)
+    summary = ImportSummary(units=[proposal_flow.create_unit(session, Unit(landlord=landlord, **clean), actor=actor)
+                                   for clean in cleaned])
     session.flush()
     audit.record(session, "unit.import", actor=actor, object_type="organisation", object_id=landlord.code)
     return summary
