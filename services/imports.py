@@ -26,6 +26,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from services.errors import ValidationError
+from services.exports import safe_row
 
 MAX_ROWS = 5000
 MAX_XLSX_UNPACKED = 100 * 1024 * 1024
@@ -317,8 +318,8 @@ def write_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     """A CSV that Excel opens right in French: `;`, UTF-8 with BOM, CRLF."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(headers)
-    writer.writerows(rows)
+    writer.writerow(safe_row(headers))
+    writer.writerows(safe_row(row) for row in rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -331,17 +332,17 @@ def write_xlsx(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, title: 
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title
-    sheet.append(list(headers))
+    sheet.append(safe_row(headers))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(list(row))
+        sheet.append(safe_row(row))
     for index, header in enumerate(headers, start=1):
         sheet.column_dimensions[sheet.cell(1, index).column_letter].width = max(12, len(header) + 2)
     if notes:
         help_sheet = workbook.create_sheet("Aide")
         for note in notes:
-            help_sheet.append([note])
+            help_sheet.append(safe_row([note]))
         help_sheet.column_dimensions["A"].width = 110
     out = io.BytesIO()
     workbook.save(out)

@@ -28,6 +28,7 @@ from flask_babel import lazy_gettext as _l
 
 from services import charts, stats
 from services.committee import QuarterReview, quarter_review
+from services.exports import safe_cell, safe_row
 from services.stats import Figures, Quarter
 
 FORMATS = {
@@ -122,7 +123,7 @@ def _xlsx_value(cell: stats.Cell, lang: str) -> Any:
         return int(cell.value)
     if cell.kind in (stats.DAYS, stats.SHARE, stats.MONEY):
         return round(float(cell.value), 3 if cell.kind == stats.SHARE else 1)
-    return str(cell.value)
+    return safe_cell(str(cell.value))
 
 
 def xlsx(figures: Figures, review: QuarterReview | None = None, *, lang: str = "fr") -> bytes:
@@ -134,23 +135,23 @@ def xlsx(figures: Figures, review: QuarterReview | None = None, *, lang: str = "
     wb = Workbook()
     cover = wb.active
     cover.title = str(_l("Présentation"))[:31]
-    cover.append([str(_l("Comité de suivi — %(q)s", q=figures.periods[0].label))])
+    cover.append(safe_row([str(_l("Comité de suivi — %(q)s", q=figures.periods[0].label))]))
     cover["A1"].font = Font(bold=True, size=14)
-    cover.append([str(_l("Départements")), ", ".join(figures.departments)])
-    cover.append([str(_l("Petits effectifs")), stats.legend()])
+    cover.append(safe_row([str(_l("Départements")), ", ".join(figures.departments)]))
+    cover.append(safe_row([str(_l("Petits effectifs")), stats.legend()]))
     if figures.facts.get("lowest_quartile_income") is not None:
         cover.append([str(_l("Seuil du premier quartile (revenu mensuel, €)")),
                       round(float(figures.facts["lowest_quartile_income"]), 2)])
     used = {cover.title}
     for table in figures.tables:
         ws = wb.create_sheet(_sheet_title(table.title, used))
-        ws.append([table.title])
+        ws.append(safe_row([table.title]))
         ws["A1"].font = Font(bold=True)
-        ws.append([table.row_header or ""] + [str(c) for c in table.columns])
+        ws.append(safe_row([table.row_header or ""] + [str(c) for c in table.columns]))
         for cell in ws[2]:
             cell.font = Font(bold=True)
         for row in table.rows:
-            ws.append([row.label] + [_xlsx_value(c, lang) for c in row.cells])
+            ws.append([safe_cell(row.label)] + [_xlsx_value(c, lang) for c in row.cells])
             if row.is_total:
                 for cell in ws[ws.max_row]:
                     cell.font = Font(bold=True)
@@ -159,17 +160,17 @@ def xlsx(figures: Figures, review: QuarterReview | None = None, *, lang: str = "
                     c.number_format = "0.0%"
         if table.note:
             ws.append([])
-            ws.append([table.note])
+            ws.append(safe_row([table.note]))
         ws.column_dimensions["A"].width = 48
         for col in "BCDEFG":
             ws.column_dimensions[col].width = 18
     if review is not None and (review.carried_over or review.actions):
         ws = wb.create_sheet(_sheet_title(str(_l("Actions de suivi")), used))
-        ws.append([str(_l("Trimestre")), str(_l("Action")), str(_l("Organisation")), str(_l("Échéance")),
-                   str(_l("Statut"))])
+        ws.append(safe_row([str(_l("Trimestre")), str(_l("Action")), str(_l("Organisation")),
+                            str(_l("Échéance")), str(_l("Statut"))]))
         for a in [*review.carried_over, *review.actions]:
-            ws.append([a.quarter, a.text, a.owner_organisation.name if a.owner_organisation else "",
-                       a.due_on.isoformat() if a.due_on else "", status_label(a.status)])
+            ws.append(safe_row([a.quarter, a.text, a.owner_organisation.name if a.owner_organisation else "",
+                                a.due_on.isoformat() if a.due_on else "", status_label(a.status)]))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -185,11 +186,11 @@ def status_label(status: str) -> str:
 def csv_rows(figures: Figures, lang: str = "fr") -> Iterator[list[str]]:
     """Header then one line per figure: table, row, column, value (as displayed)."""
     stats.require_suppressed(figures)
-    yield [str(_l("tableau")), str(_l("ligne")), str(_l("colonne")), str(_l("valeur"))]
+    yield safe_row([str(_l("tableau")), str(_l("ligne")), str(_l("colonne")), str(_l("valeur"))])
     for table in figures.tables:
         for row in table.rows:
             for col, cell in zip(table.columns, row.cells, strict=True):
-                yield [table.title, row.label, str(col), stats.display(cell, lang).replace("\u00a0", " ")]
+                yield safe_row([table.title, row.label, str(col), stats.display(cell, lang).replace("\u00a0", " ")])
 
 
 def csv_bytes(figures: Figures, *, lang: str = "fr") -> bytes:

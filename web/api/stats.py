@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from services import stats
+from services import audit, stats
 from web.api.auth import api_user, requires
 from web.db import get_session
 
@@ -74,4 +74,8 @@ class Stats(MethodView):
             get_session(), quarter, departments,
             lowest_quartile_setting=float(setting) if setting is not None else None,
             qpv_target=float(current_app.config.get("QPV_LOWEST_QUARTILE_TARGET", stats.DEFAULT_QPV_TARGET)))
+        # A download of the figures, audited as the committee's exports are.
+        audit.record(get_session(), "stats.export", actor=user, object_type="report",
+                     object_id=f"{quarter}:json:{','.join(departments)}"[:64])
+        get_session().commit()
         return stats.to_dict(figures)

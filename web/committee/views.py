@@ -13,7 +13,7 @@ from flask import Response, current_app, flash, g, redirect, render_template, re
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from services import charts, reports, runs, stats, whatif
+from services import audit, charts, reports, runs, stats, whatif
 from services import committee as review_svc
 from services.errors import ValidationError
 from services.stats import Quarter
@@ -108,12 +108,22 @@ def report(fmt: str):  # type: ignore[no-untyped-def]
         return Response(status=404)
     quarter, departments = _selection()
     lang = request.args.get("lang") if request.args.get("lang") in current_app.config["LANGUAGES"] else _lang()
-    built = reports.build(get_session(), fmt, quarter, departments, lang=lang,
+    session = get_session()
+    built = reports.build(session, fmt, quarter, departments, lang=lang,
                           committee_id=current_user.organisation_id, **_settings())
+    # Who took which quarter's figures away, in which format (the object id names no person).
+    audit.record(session, "committee.report.export", actor=current_user, object_type="report",
+                 object_id=export_id(quarter, fmt, departments))
+    session.commit()
     response = Response(built.content, mimetype=built.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{built.filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def export_id(quarter: Quarter, fmt: str, departments: list[str]) -> str:
+    """The audit trail's name for one export: ``2026-Q4:xlsx:59,62`` (cut to the column's 64 characters)."""
+    return f"{quarter}:{fmt}:{','.join(departments)}"[:64]
 
 
 @bp.route("/besoins")
