@@ -76,9 +76,10 @@ def child_baseline(instance_path: str) -> dict[str, Any]:
     from matching.rules import RULE_FUNCTIONS, build_tables
     from matching.scoring import ScoreModel
 
+    r0 = time.perf_counter()
+    c0 = _cpu_s()
     instance = read_instance(instance_path)
     t0 = time.perf_counter()
-    c0 = _cpu_s()
     t = build_tables(instance)
     model = ScoreModel(instance, t)
     uid = {u.id: i for i, u in enumerate(instance.units)}
@@ -113,7 +114,7 @@ def child_baseline(instance_path: str) -> dict[str, Any]:
     objective += float(weights[r, c][pos].sum())
     matched_urgency += t.h_urgency[r[pos]].tolist()
     return {
-        "feasibility_s": t1 - t0, "assignment_s": t2 - t1, "total_s": t2 - t0,
+        "read_s": t0 - r0, "feasibility_s": t1 - t0, "assignment_s": t2 - t1, "total_s": t2 - t0,
         "cpu_s": _cpu_s() - c0, "peak_mb": _peak_mb(), "feasible_pairs": feasible, "objective": objective / 100,
         "matched": len(matched_urgency),
         "matched_by_urgency": {str(k): matched_urgency.count(k) for k in (3, 2, 1, 0)},
@@ -129,16 +130,16 @@ def _run_child(*args: str) -> dict[str, Any]:
     return out
 
 
-def _instance(size: str, seed: int, workdir: Path) -> Path:
+def _instance(size: str, seed: int, workdir: Path, shape: str = "sparse") -> Path:
     households, units = SIZES[size]
-    path = workdir / f"instance-{size}-{seed}.json"
+    path = workdir / f"instance-{shape}-{size}-{seed}.json"
     if not path.exists():
         from matching.generate import generate
         from matching.io import instance_to_dict, write_json
 
         t0 = time.perf_counter()
-        write_json(path, instance_to_dict(generate(households, units, seed)))
-        print(f"[{size}] generated {households} households x {units} units in "
+        write_json(path, instance_to_dict(generate(households, units, seed, shape=shape)))
+        print(f"[{shape} {size}] generated {households} households x {units} units in "
               f"{time.perf_counter() - t0:.1f} s -> {path}", flush=True)
     return path
 
@@ -148,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="small,medium",
                         help="comma-separated among small, medium, large")
+    parser.add_argument("--shapes", default="sparse,dense",
+                        help="comma-separated among sparse, dense (matching.generate)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", default=None, help="where instances are kept")
     parser.add_argument("--no-baseline", action="store_true")
@@ -161,15 +164,20 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(args.workdir or os.path.join(tempfile.gettempdir(), "passerelle-bench"))
     workdir.mkdir(parents=True, exist_ok=True)
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]
+    for shape in shapes:
+        if shape not in ("sparse", "dense"):
+            parser.error(f"unknown shape {shape!r}")
     for size in sizes:
         if size not in SIZES:
             parser.error(f"unknown size {size!r}")
-    for size in sizes:
+    summary: list[str] = []
+    for size, shape in [(z, sh) for z in sizes for sh in shapes]:
         households, units = SIZES[size]
-        path = _instance(size, args.seed, workdir)
-        res = _run_child("solve", str(path), str(workdir / f"result-{size}.json"))
+        path = _instance(size, args.seed, workdir, shape)
+        res = _run_child("solve", str(path), str(workdir / f"result-{shape}-{size}.json"))
         st = res["stats"]
-        print(f"\n== {size}: {households:,} households x {units:,} units ==")
+        print(f"\n== {shape} {size}: {households:,} households x {units:,} units ==")
         print(f"feasible pairs      {st['feasible_pairs']:,}")
         print(f"reduced set         {st['candidate_pairs']:,} pairs, "
               f"{st['pricing_rounds']} flow/pricing rounds, added {st['pricing_added']}")
@@ -186,16 +194,22 @@ def main(argv: list[str] | None = None) -> int:
         if "qpv" in st:
             q = st["qpv"]
             print(f"QPV share           {q['share']:.3f} (target {q['target']})")
+        line = (f"| {shape} | {households:,} x {units:,} | {st['feasible_pairs']:,} | "
+                f"{res['total_s']:.1f} s wall, {res['cpu_s']:.1f} s CPU, "
+                f"{res['peak_mb']:,.0f} MiB, {st['optimality']} |")
         need = households * units * 8 * 2
-        if args.no_baseline:
-            continue
-        if need > BASELINE_MAX_BYTES:
-            print(f"baseline            skipped: dense matrices need ~{need / 1024**3:.0f} GiB")
+        if args.no_baseline or need > BASELINE_MAX_BYTES:
+            if not args.no_baseline:
+                print(f"baseline            skipped: dense matrices need ~{need / 1024**3:.0f} "
+                      "GiB")
+            summary.append(line + " skipped | |")
             continue
         base = _run_child("baseline", str(path))
         solver_time = st["timings"]["total"]
-        print(f"baseline (s)        feasibility {base['feasibility_s']:.2f} + assignment "
-              f"{base['assignment_s']:.2f} = {base['total_s']:.2f} (process CPU "
+        base_total = base["read_s"] + base["total_s"]
+        print(f"baseline (s)        read {base['read_s']:.2f} + feasibility "
+              f"{base['feasibility_s']:.2f} + assignment "
+              f"{base['assignment_s']:.2f} = {base_total:.2f} (process CPU "
               f"{base['cpu_s']:.2f}), peak "
               f"{base['peak_mb']:,.0f} MiB")
         print(f"baseline objective  {base['objective']:,.2f}, matched by urgency "
@@ -203,9 +217,18 @@ def main(argv: list[str] | None = None) -> int:
         same = base["matched_by_urgency"]["3"] == st["matched_by_urgency"]["3"]
         print(f"solver vs baseline  objective diff {st['objective'] - base['objective']:+.2f}, "
               f"urgency-3 matched equal: {same}, speed-up x{base['total_s'] / solver_time:.1f} "
-              f"wall (solve {solver_time:.2f} s vs {base['total_s']:.2f} s), "
-              f"x{base['cpu_s'] / max(res['solve_cpu_s'], 1e-9):.1f} CPU "
-              f"({res['solve_cpu_s']:.2f} s vs {base['cpu_s']:.2f} s)")
+              f"wall (solve {solver_time:.2f} s vs {base['total_s']:.2f} s), end to end "
+              f"x{base_total / res['total_s']:.1f} ({res['total_s']:.2f} s vs "
+              f"{base_total:.2f} s), "
+              f"x{base['cpu_s'] / max(res['cpu_s'], 1e-9):.1f} CPU end to end "
+              f"({res['cpu_s']:.2f} s vs {base['cpu_s']:.2f} s)")
+        summary.append(line + f" {base_total:.1f} s wall, {base['cpu_s']:.1f} s CPU, "
+                       f"{base['peak_mb']:,.0f} MiB | x{base_total / res['total_s']:.1f} |")
+    print("\n| shape | households x units | feasible pairs | solver end to end | "
+          "baseline end to end | speed-up |")
+    print("|---|---|---:|---|---|---:|")
+    for line in summary:
+        print(line)
     return 0
 
 

@@ -92,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_gen.add_argument("--departments", default=None,
                        help="comma-separated department codes (default: Hauts-de-France "
                             "and Ile-de-France)")
+    p_gen.add_argument("--shape", choices=("sparse", "dense"), default="sparse",
+                       help="sparse: a wide region, searches of a few departments or "
+                            "communes (default); dense: Ile-de-France shaped, about 10%% "
+                            "of pairs feasible")
     p_gen.add_argument("-o", "--output", help="instance file (default: stdout)")
     args = parser.parse_args(argv)
     try:
@@ -121,7 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             depts = (tuple(d.strip() for d in args.departments.split(",") if d.strip())
                      if args.departments else DEFAULT_DEPARTMENTS)
             try:
-                instance = generate(args.households, args.units, args.seed, departments=depts)
+                instance = generate(args.households, args.units, args.seed, departments=depts,
+                                    shape=args.shape)
             except ValueError as exc:
                 raise InstanceError(str(exc)) from exc
             _emit(iter([dumps(_instance_to_dict(instance))]), args.output)

@@ -30,11 +30,17 @@ from matching.domain import (
     Unit,
 )
 
-__all__ = ["DEFAULT_DEPARTMENTS", "generate"]
+__all__ = ["DEFAULT_DEPARTMENTS", "DENSE_DEPARTMENTS", "SHAPES", "generate"]
 
 #: Hauts-de-France and Ile-de-France.
 DEFAULT_DEPARTMENTS: tuple[str, ...] = (
     "59", "62", "80", "02", "60", "75", "93", "92", "94", "91", "77", "78", "95")
+#: The dense shape: Ile-de-France, 8 departments within 60 km of each other.
+DENSE_DEPARTMENTS: tuple[str, ...] = ("75", "92", "93", "94", "91", "77", "78", "95")
+#: ``sparse``: households search a few communes or 1-4 nearby departments of a wide
+#: region (about 2% of pairs feasible); ``dense``: Ile-de-France shaped, every household
+#: searches 1 to 4 of its 8 departments, which all lie close together (about 10%).
+SHAPES = ("sparse", "dense")
 _INNER_RING = {"75", "92", "93", "94"}
 _OUTER_RING = {"91", "77", "78", "95"}
 #: Communes split into arrondissements: the arrondissements are used instead.
@@ -60,10 +66,21 @@ def _disc(rng: np.random.Generator, lat: float, lon: float, radius_km: float,
 def generate(households: int, units: int, seed: int = 0, *,
              departments: Sequence[str] = DEFAULT_DEPARTMENTS,
              as_of: date = date(2026, 11, 22), locked: int | None = None,
-             forbidden: int | None = None) -> Instance:
-    """A realistic instance of ``households`` x ``units`` on real communes."""
+             forbidden: int | None = None, shape: str = "sparse") -> Instance:
+    """A realistic instance of ``households`` x ``units`` on real communes.
+
+    :param shape: ``"sparse"`` (the default, unchanged) or ``"dense"``: Ile-de-France
+        shaped (:data:`DENSE_DEPARTMENTS` unless ``departments`` is given), every
+        household searching 1 to 4 departments, never a list of communes, and no
+        preference for departments near her origin (they are all within 60 km).
+    """
     from matching import geo
 
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r} (expected one of {', '.join(SHAPES)})")
+    dense = shape == "dense"
+    if dense and departments is DEFAULT_DEPARTMENTS:
+        departments = DENSE_DEPARTMENTS
     rng = np.random.default_rng(seed)
     wanted = set(departments)
     pool = sorted((c for c in geo.communes().values()
@@ -104,6 +121,10 @@ def generate(households: int, units: int, seed: int = 0, *,
         fin = fin_names[int(u_fin[i])]
         factor = 1.35 if c.department in _INNER_RING else 1.15 if c.department in _OUTER_RING \
             else 1.0
+        if dense:
+            # The dense shape is about how many pairs are feasible (about 10%): rents at
+            # the lower end of the region's (older stock), not the inner ring's premium.
+            factor = 0.8
         rent = round(surface * _RENT_PER_M2[fin] * factor * float(rng.uniform(0.85, 1.15)), 2)
         charges = round(surface * float(rng.uniform(1.2, 2.0)), 2)
         floor = int(min(12, rng.geometric(0.3) - 1))
@@ -123,7 +144,8 @@ def generate(households: int, units: int, seed: int = 0, *,
             commune=c.code, lat=lat, lon=lon, rooms=rooms, floor=floor, elevator=elevator,
             wheelchair_accessible=bool((floor == 0 or elevator) and rng.random() < 0.10),
             rent=rent, charges=charges, in_qpv=bool(rng.random() < 0.3),
-            available_from=as_of + timedelta(days=int(rng.integers(-30, 121))),
+            # Dense: every unit within the horizon (the dates rule removes no pair).
+            available_from=as_of + timedelta(days=int(rng.integers(-30, 91 if dense else 121))),
             surface_m2=None if rng.random() < 0.1 else round(surface, 1),
             location_uncertainty_km=unc, financing=fin,
         ))
@@ -160,14 +182,17 @@ def generate(households: int, units: int, seed: int = 0, *,
         # Search area: 1-4 departments near the origin, often leaving it.
         roll = rng.random()
         area = SearchArea()
-        near = np.exp(-dist[d0] / 80.0)
-        if excl_dept or rng.random() < 0.6:
+        # Dense: every department is near (uniform choice among them).
+        near = np.ones(len(depts)) if dense else np.exp(-dist[d0] / 80.0)
+        # (the draw is made exactly when the sparse shape always made it: same instances)
+        if excl_dept or (rng.random() < 0.6 and not dense):
             near[d0] = 0.0
         near /= near.sum()
+        n_areas = [0.1, 0.2, 0.3, 0.4] if dense else [0.35, 0.3, 0.2, 0.15]
         chosen = [depts[j] for j in sorted(rng.choice(
-            len(depts), size=min(int(rng.choice([1, 2, 3, 4], p=[0.35, 0.3, 0.2, 0.15])),
+            len(depts), size=min(int(rng.choice([1, 2, 3, 4], p=n_areas)),
                                  int((near > 0).sum())), replace=False, p=near))]
-        if roll < 0.85:
+        if roll < 0.85 or dense:
             area = SearchArea(departments=tuple(chosen))
         elif roll < 0.95:
             cands = by_dept[chosen[0]]
@@ -187,7 +212,7 @@ def generate(households: int, units: int, seed: int = 0, *,
             needs_wheelchair_access=bool(rng.random() < 0.03),
             needs_no_stairs=bool(rng.random() < 0.08), urgency=int(urgency[i]),
             requested_on=as_of - timedelta(days=int(min(1500, rng.exponential(240)))),
-            ready_from=as_of + timedelta(days=int(rng.integers(-60, 121))),
+            ready_from=as_of + timedelta(days=int(rng.integers(-60, 91 if dense else 121))),
             reference_income=None if rng.random() < 0.15 or income == 0 else round(
                 income * 12 * float(rng.uniform(0.7, 1.0))),
             priority_categories=("violence",) if rng.random() < 0.9 else ("violence", "dalo"),
