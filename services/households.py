@@ -24,11 +24,13 @@ from flask_babel import lazy_gettext as _l
 from matching import geo
 from models import Household, Organisation, User, utcnow
 from models.housing import HOUSEHOLD_STATUSES, PRIORITY_CATEGORIES, PROTECTED
-from services import audit, messages, proposals
+from services import audit, messages, numbers, proposals
+from services import policy as policies
 from services.errors import Conflict, NotFound, ValidationError
 from services.paging import Page, paginate
 
-DEFAULT_MAX_EFFORT_RATE = 0.30
+# The solver's default; a territory's own comes from services.policy.max_effort_rate.
+DEFAULT_MAX_EFFORT_RATE = policies.DEFAULTS.max_effort_rate
 
 # What a client may write; the platform sets the rest.
 WRITABLE_FIELDS = (
@@ -129,10 +131,9 @@ def _number(value: Any, path: str, errors: _Errors, *, text: bool) -> float | No
     if isinstance(value, int | float):
         number = float(value)
     elif text and isinstance(value, str):
-        cleaned = value.strip().replace("\u202f", "").replace("\xa0", "").replace(" ", "")
-        cleaned = cleaned.removesuffix("€").replace(",", ".")
+        # The same reading as a unit's rent (services.numbers): "1.234,50" is 1234.5 here too.
         try:
-            number = float(cleaned)
+            number = float(numbers.parse_decimal(value))
         except ValueError:
             errors.add(path, _l("Un nombre est attendu."))
             return None

@@ -20,11 +20,12 @@ import unicodedata
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from services import numbers
 from services.errors import ValidationError
 from services.exports import safe_row
 
@@ -38,51 +39,14 @@ _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
 
 # -- cells --------------------------------------------------------------------------------
 
+# Numbers: one parser for imports, forms and the API (services.numbers).
+parse_decimal = numbers.parse_decimal
+parse_int = numbers.parse_int
+
 
 def is_blank(value: object) -> bool:
     """True for a missing or empty cell."""
     return value is None or (isinstance(value, str) and not value.strip())
-
-
-def parse_decimal(value: object) -> Decimal:
-    """A number written the French way ("48,5", "1 234,50 €") or the English way ("48.5").
-
-    :raise ValueError: not a number.
-    """
-    if isinstance(value, bool):
-        raise ValueError(value)
-    if isinstance(value, int | Decimal):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(repr(float(value)))  # float() also for numpy's float64
-    text = str(value).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
-    text = text.removesuffix("€").removesuffix("m²").removesuffix("m2")
-    if "," in text and "." in text:
-        # "1.234,50" (French thousands) or "1,234.50" (English thousands).
-        if text.rfind(",") > text.rfind("."):
-            text = text.replace(".", "").replace(",", ".")
-        else:
-            text = text.replace(",", "")
-    else:
-        text = text.replace(",", ".")
-    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
-        raise ValueError(value)
-    try:
-        number = Decimal(text)
-    except InvalidOperation as exc:  # pragma: no cover - the pattern above rules it out
-        raise ValueError(value) from exc
-    return number
-
-
-def parse_int(value: object) -> int:
-    """A whole number ("3", 3, 3.0 from a spreadsheet).
-
-    :raise ValueError: not a whole number.
-    """
-    number = parse_decimal(value)
-    if number != number.to_integral_value():
-        raise ValueError(value)
-    return int(number)
 
 
 def parse_bool(value: object) -> bool:

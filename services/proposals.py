@@ -15,7 +15,6 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -28,12 +27,12 @@ from models.runs import (
     PROMISED_STATUSES,
     RETAINED_STATUSES,
 )
-from services import notifications
+from services import clock, labels, notifications
 from services import proposal_flow as flow
 from services.errors import Conflict, NotFound, ValidationError
 from services.paging import Page, paginate
 
-PARIS = ZoneInfo("Europe/Paris")
+PARIS = clock.PARIS
 
 # Released proposals: what associations and landlords may see at all.
 UNRELEASED_STATUSES = ("review", "dropped")
@@ -46,35 +45,9 @@ CANCELLABLE_STATUSES = flow.CANCELLABLE_STATUSES
 DECISIONS = ("accept", "decline")
 COMMISSION_RANKS = (1, 2, 3)
 
-STATUS_LABELS = {
-    "review": _l("En revue"),
-    "dropped": _l("Écartée"),
-    "pending": _l("En attente de la réponse du ménage"),
-    "household_accepted": _l("Acceptée par le ménage, en attente de la commission"),
-    "household_declined": _l("Déclinée par le ménage"),
-    "expired": _l("Expirée sans réponse"),
-    "commission_ranked": _l("Retenue par la commission, en attente de son tour"),
-    "commission_accepted": _l("Retenue par la commission, bail à signer"),
-    "commission_refused": _l("Refusée par la commission"),
-    "leased": _l("Bail signé"),
-    "cancelled": _l("Annulée"),
-}
-HOUSEHOLD_DECLINE_LABELS = {
-    "too_far_from_school": _l("Trop loin de l'école"),
-    "unsafe_area": _l("Quartier ou secteur dangereux pour elle"),
-    "too_expensive": _l("Trop cher"),
-    "too_small": _l("Trop petit"),
-    "household_unreachable": _l("Ménage injoignable"),
-    "household_found_housing": _l("Le ménage a trouvé un logement"),
-    "other": _l("Autre motif"),
-}
-COMMISSION_REFUSAL_LABELS = {
-    "income_ceiling": _l("Plafond de ressources dépassé"),
-    "incomplete_file": _l("Dossier incomplet"),
-    "household_refused": _l("Le ménage a renoncé"),
-    "unit_unavailable": _l("Logement plus disponible"),
-    "other": _l("Autre motif"),
-}
+STATUS_LABELS = labels.PROPOSAL_STATUS
+HOUSEHOLD_DECLINE_LABELS = labels.HOUSEHOLD_DECLINE
+COMMISSION_REFUSAL_LABELS = labels.COMMISSION_REFUSAL
 ACTION_LABELS = {
     "proposal.release": _l("Proposition transmise"),
     # A proposal made outside a run (offer board): sent when made.
@@ -109,16 +82,13 @@ LANDLORD_LINK = "/bailleur/propositions/{id}"
 
 
 def paris_today() -> dt.date:
-    """Today in metropolitan France: deadlines are calendar days there."""
-    return dt.datetime.now(PARIS).date()
+    """Today in metropolitan France (services.clock.today for a given department)."""
+    return clock.today()
 
 
 def reason_label(step: str, code: str | None) -> Any:
     """The French label of a coded reason."""
-    if code is None:
-        return None
-    labels = HOUSEHOLD_DECLINE_LABELS if step == "household" else COMMISSION_REFUSAL_LABELS
-    return labels.get(code, code)
+    return labels.reason(step, code)
 
 
 # --- Reading -------------------------------------------------------------------------------
@@ -470,7 +440,7 @@ def decide(session: so.Session, user: User, public_id: str, *, decision: str,
             raise ValidationError(_l("Le rang est donné par la commission du bailleur."),
                                   field="rank")
         return _household_decides(session, user, proposal, decision, reason,
-                                  today or paris_today(), base_url)
+                                  today or clock.today(proposal.unit.department), base_url)
     if step == "household":
         raise Conflict(_l("Cette étape revient à l'association du ménage."), field="step")
     if step == "lease":
@@ -659,12 +629,21 @@ def _lease(session: so.Session, user: User, proposal: Proposal, decision: str,
 
 
 def overdue(session: so.Session, *, today: dt.date | None = None) -> list[int]:
-    """Ids of the pending proposals whose reply deadline has passed."""
-    today = today or paris_today()
-    return list(session.scalars(
-        sa.select(Proposal.id).where(Proposal.status == "pending", Proposal.deadline < today)
-        .order_by(Proposal.id)
-    ))
+    """Ids of the pending proposals whose reply deadline has passed (`today`: the same day
+    everywhere; by default, today in each unit's department)."""
+    if today is not None:
+        return list(session.scalars(
+            sa.select(Proposal.id).where(Proposal.status == "pending", Proposal.deadline < today)
+            .order_by(Proposal.id)
+        ))
+    # Those past their deadline somewhere, then each against its own territory's day.
+    rows = session.execute(
+        sa.select(Proposal.id, Proposal.deadline, Unit.department).join(Unit, Unit.id == Proposal.unit_id)
+        .where(Proposal.status == "pending", Proposal.deadline < clock.latest_today())
+        .order_by(Proposal.id))
+    days: dict[str, dt.date] = {}
+    return [pid for pid, deadline, department in rows
+            if deadline < days.setdefault(department, clock.today(department))]
 
 
 def expire(session: so.Session, proposal_id: int, *, base_url: str = "") -> bool:

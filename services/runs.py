@@ -38,7 +38,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
@@ -48,13 +47,14 @@ from flask_babel import lazy_gettext as _l
 import matching
 from models import Household, MatchRun, Organisation, Proposal, Unit, User, crypto, utcnow
 from models.runs import MatchRunLock, TerritoryPolicy
-from services import audit, messages, notifications, proposal_flow
+from services import audit, clock, messages, notifications, proposal_flow
+from services import policy as policy_defaults
 from services.errors import Conflict, NotFound, ValidationError
 from services.paging import Page, paginate
 
 log = logging.getLogger(__name__)
 
-PARIS = ZoneInfo("Europe/Paris")
+PARIS = clock.PARIS
 ACTIVE_RUN_STATUSES = ("queued", "running")
 # Earlier decisions that forbid a pair in later runs, and those that lock it.
 FORBIDDING_STATUSES = ("household_declined", "commission_refused", "dropped", "expired")
@@ -62,7 +62,7 @@ LOCKING_STATUSES = ("commission_accepted", "household_accepted")  # strongest fi
 MAX_CANDIDATES_PER_UNIT = 10  # proposals.rank_range
 BATCH = 1000
 
-DEFAULT_POLICY: dict[str, Any] = {"max_effort_rate": 0.30, "candidates_per_unit": 3, "horizon_days": 90}
+DEFAULT_POLICY = policy_defaults.DEFAULT_POLICY
 
 # Phase codes stored on the run, with the words a coordinator reads.
 PHASE_LABELS = {
@@ -184,8 +184,8 @@ class RunSettings:
 
 
 def today() -> dt.date:
-    """Today in France (deadlines and `as_of` are French calendar days)."""
-    return dt.datetime.now(PARIS).date()
+    """Today in metropolitan France (services.clock: a territory's own day)."""
+    return clock.today()
 
 
 # --- Policy ---------------------------------------------------------------------------
@@ -210,12 +210,7 @@ def validate_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
 
 def territory_policy(session: so.Session, organisation: Organisation | None) -> dict[str, Any]:
     """The policy a coordination team applies: the defaults, then its own settings."""
-    saved: dict[str, Any] = {}
-    if organisation is not None:
-        saved = session.scalar(
-            sa.select(TerritoryPolicy.policy).where(TerritoryPolicy.organisation_id == organisation.id)
-        ) or {}
-    return {**DEFAULT_POLICY, **saved}
+    return policy_defaults.of_organisation(session, organisation)
 
 
 def set_territory_policy(session: so.Session, organisation: Organisation, policy: Mapping[str, Any], *,
@@ -533,7 +528,7 @@ def release_run(session: so.Session, run: MatchRun, *, actor: User, reply_days: 
     ).rowcount
     if claimed != 1:
         raise Conflict(_l("Ce rapprochement a déjà été diffusé."), field="status")
-    deadline = (on or today()) + dt.timedelta(days=reply_days)
+    deadline = (on or clock.today_for(run.departments)) + dt.timedelta(days=reply_days)
 
     # Households that already accepted a unit (still open) are not sent other offers.
     committed = sa.select(Proposal.household_id).where(

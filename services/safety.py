@@ -21,7 +21,7 @@ from matching import instance_from_dict
 from matching.validation import pair_failures
 from models import Household, Proposal, Unit, User
 from models.housing import PROTECTED
-from services import proposal_flow, runs
+from services import clock, proposal_flow, runs
 from services.proposals import OPEN_STATUSES, _cancel
 
 # Proposals still waiting for someone's decision (before release too).
@@ -52,7 +52,7 @@ def broken_rules(proposal: Proposal, as_of: dt.date | None = None) -> list[str]:
     """The hard rules this proposal breaks today, with the policy of the run that made it."""
     instance = instance_from_dict({
         "format": "passerelle.instance/1",
-        "as_of": (as_of or dt.date.today()).isoformat(),
+        "as_of": (as_of or clock.today(proposal.unit.department)).isoformat(),
         "policy": proposal.run.policy or {},
         "units": [_unit_dict(proposal.unit)],
         "households": [_household_dict(proposal.household)],

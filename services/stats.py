@@ -78,6 +78,7 @@ from flask_babel import lazy_gettext as _l
 
 from models import Decision, Household, MatchRun, Organisation, Proposal, Unit
 from models.runs import COMMISSION_REFUSAL_REASONS, HOUSEHOLD_DECLINE_REASONS
+from services import labels
 from services.errors import ValidationError
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -624,20 +625,8 @@ def _decision_counts(data: _Data, p: Period) -> Counter[str]:
 
 
 def reason_label(side: str, code: str) -> str:
-    labels = {
-        "too_far_from_school": _l("Trop loin de l'école"),
-        "unsafe_area": _l("Quartier jugé dangereux"),
-        "too_expensive": _l("Trop cher"),
-        "too_small": _l("Trop petit"),
-        "household_unreachable": _l("Ménage injoignable ou sans réponse"),
-        "household_found_housing": _l("Ménage relogé par ailleurs"),
-        "income_ceiling": _l("Plafond de ressources dépassé"),
-        "incomplete_file": _l("Dossier incomplet"),
-        "household_refused": _l("Refus du ménage"),
-        "unit_unavailable": _l("Logement indisponible"),
-        "other": _l("Autre motif"),
-    }
-    return str(labels.get(code, code))
+    """The same words as the proposal pages (services.labels)."""
+    return str(labels.reason(side, code))
 
 
 def quarter_figures(session: so.Session, quarter: Quarter, departments: list[str], *,

@@ -33,13 +33,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 import matching
-from models import MatchRun, Organisation, User
+from models import MatchRun, User
 from services import audit, runs, stats
+from services import policy as policies
 from services.errors import ValidationError
 from services.stats import COUNT, MONEY, SHOWN, TEXT, Cell, Table
 
@@ -85,12 +85,7 @@ def size_label(bucket: str) -> str:
 
 def baseline_policy(session: so.Session, departments: list[str]) -> dict[str, Any]:
     """The policy runs for these departments use: the coordination team's covering them, else defaults."""
-    wanted = set(departments)
-    for org in session.scalars(sa.select(Organisation).where(Organisation.kind == "coordinator")
-                               .order_by(Organisation.id)):
-        if wanted & set(org.departments or []):
-            return runs.territory_policy(session, org)
-    return dict(runs.DEFAULT_POLICY)
+    return policies.for_departments(session, departments)
 
 
 def snapshot(session: so.Session, departments: list[str], policy: Mapping[str, Any],

@@ -27,7 +27,6 @@ DEFAULTS: dict[str, Any] = {
     "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
     "LANGUAGES": ["fr", "en"],
     "PAGE_SIZE": 25,
-    "MAX_EFFORT_RATE": 0.30,  # rent burden shown on the household form (rent + charges - allowance) / income
     "PROPOSAL_REPLY_DAYS": 10,
     "IDLE_TIMEOUT_MINUTES": 30,
     "ABSOLUTE_TIMEOUT_HOURS": 12,

@@ -335,8 +335,18 @@ def test_a_housed_household_cannot_be_edited(client, db, referent):
     assert response.status_code == 302
 
 
-@pytest.mark.parametrize("app_config", [{"MAX_EFFORT_RATE": 0.25}])
-def test_the_effort_rate_is_a_setting(client, referent, app_config):
+def test_the_form_shows_the_ceiling_the_matching_applies_in_her_territory(client, db, referent):
+    """The coordination team of Nord sets 25 %: a household looking in Nord reads 25 %, the
+    ceiling its runs apply (not a setting of the site), one looking elsewhere the default 30 %."""
+    from services import runs
+
+    team = factories.create_organisation(db, "coordinator", departments=["59"])
+    runs.set_territory_policy(db, team, {"max_effort_rate": 0.25}, actor=factories.create_user(db, "coordinator",
+                                                                                                organisation=team))
+    db.commit()
     page = text(client.post(NEW, data={**form_data(monthly_income="1000", housing_allowance="100"),
                                        "action": "verify"}))
     assert "jusqu'à 350 € par mois" in page and "25 % de 1" in page
+    elsewhere = text(client.post(NEW, data={**form_data(monthly_income="1000", housing_allowance="100",
+                                                        search_departments="62"), "action": "verify"}))
+    assert "jusqu'à 400 € par mois" in elsewhere and "30 % de 1" in elsewhere

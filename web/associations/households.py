@@ -26,6 +26,7 @@ from matching import geo
 from models import Household
 from models.housing import HOUSEHOLD_STATUSES
 from services import households as svc
+from services import policy as policies
 from services import proposals
 from services.errors import Conflict, ValidationError
 from web.associations import bp
@@ -46,8 +47,12 @@ class ConfirmForm(FlaskForm):
     """A button that posts (withdraw, erase): only its CSRF token."""
 
 
-def _rate() -> float:
-    return float(current_app.config.get("MAX_EFFORT_RATE", svc.DEFAULT_MAX_EFFORT_RATE))
+def _rate(search_area: dict[str, Any] | None = None) -> float:
+    """The rent-burden ceiling the matching applies in her territory: where she looks, else
+    her association's departments (the same policy a run for them uses)."""
+    organisation = current_user.organisation
+    departments = policies.household_departments(search_area, organisation.departments if organisation else ())
+    return policies.max_effort_rate(get_session(), departments)
 
 
 def waiting(household: Household) -> str:
@@ -79,13 +84,15 @@ def summary(values: dict[str, Any]) -> dict[str, Any]:
     """What a referent checks before saving, and reads on the household's page, in words."""
     income = Decimal(str(values["monthly_income"] or 0))
     allowance = Decimal(str(values["housing_allowance"] or 0))
+    rate = _rate(values["search_area"])
     return {
         "composition": composition(values["adults"], values["children"]),
         "zones": svc.describe_exclusion_zones(values["exclusion_zones"] or []),
         "search": svc.describe_search_area(values["search_area"]),
         "preferred": svc.describe_preferred_points(values["preferred_points"] or []),
-        "max_rent": euros(svc.max_rent(income, allowance, _rate())),
-        "rate_percent": round(_rate() * 100),
+        "max_rent": euros(svc.max_rent(income, allowance, rate)),
+        "rate": rate,
+        "rate_percent": round(rate * 100),
         "income": euros(income),
         "allowance": euros(allowance),
         "urgency": svc.URGENCY_LABELS[values["urgency"]],
@@ -168,7 +175,8 @@ def _form_page(form: HouseholdForm, household: Household | None) -> Any:
 
 def _render_form(form: HouseholdForm, household: Household | None, preview: dict[str, Any] | None) -> str:
     return render_template("associations/household_form.html", form=form, household=household, preview=preview,
-                           rate=_rate(), **_helpers())
+                           rate=preview["rate"] if preview else _rate(household.search_area if household else None),
+                           **_helpers())
 
 
 @bp.route("/menages/nouveau", methods=["GET", "POST"])

@@ -18,7 +18,7 @@ from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
-from services import profiles
+from services import clock, profiles
 from services import proposals as svc
 from services.errors import Conflict, ValidationError
 from web.associations import bp
@@ -62,7 +62,7 @@ def _detail(public_id: str, decline: DeclineForm | None = None, status: int = 20
         "associations/proposals/detail.html", proposal=proposal,
         unit=profiles.unit_description(proposal), decisions=decisions,
         entries=svc.timeline(db, proposal, current_user), labels=svc.STATUS_LABELS,
-        reason_label=svc.reason_label, today=svc.paris_today(),
+        reason_label=svc.reason_label, today=clock.today(proposal.unit.department),
         accept_form=AcceptForm(prefix="accepter"),
         decline_form=decline or DeclineForm(formdata=None, prefix="decliner"),
     ), status

@@ -145,7 +145,7 @@ def simulation():  # type: ignore[no-untyped-def]
     form = WhatIfForm()
     if request.method == "GET":
         form.departments.data = ",".join(departments)
-        form.max_effort_rate.data = Decimal(str(round(100 * float(base.get("max_effort_rate", 0.30)), 1)))
+        form.max_effort_rate.data = Decimal(str(round(100 * float(base["max_effort_rate"]), 1)))
         form.horizon_days.data = int(base.get("horizon_days", 90))
         form.candidates_per_unit.data = int(base.get("candidates_per_unit", 3))
         share = base.get("qpv_lowest_quartile_share")
