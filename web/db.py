@@ -21,7 +21,12 @@ class Database:
 
 
 def create_engine(url: str, **kw: Any) -> sa.Engine:
-    """An engine with the settings each backend needs."""
+    """An engine with the settings each backend needs.
+
+    ``hide_parameters``: a statement's parameters (a household's income, an e-mail, a token's
+    hash) never appear in an error's text, hence never in a log or a traceback.
+    """
+    kw.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30}, **kw)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy.exc as sa_exc
 from flask import Flask, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from marshmallow import Schema, fields
@@ -57,6 +58,13 @@ def init_app(app: Flask) -> None:
         status = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
                   422: "Unprocessable Entity"}.get(exc.status, "Error")
         return _answer(exc.status, status, errors)
+
+    @app.errorhandler(sa_exc.DataError)
+    def _data(exc: sa_exc.DataError):  # type: ignore[no-untyped-def]
+        # A value the database cannot hold (too large a number, a byte text may not contain):
+        # the request was malformed, whatever route let it through.
+        log.warning("value refused by the database (request %s): %s", g.get("request_id"), type(exc.orig).__name__)
+        return _answer(400, "Bad Request")
 
     @app.errorhandler(Exception)
     def _crash(exc: Exception):  # type: ignore[no-untyped-def]

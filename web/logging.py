@@ -76,6 +76,9 @@ def configure(level: str = "INFO") -> None:
         handler.setFormatter(JSONFormatter())
         root.addHandler(handler)
     root.setLevel(level.upper())
+    # Even with PASSERELLE_LOG_LEVEL=DEBUG, statements and their parameters (incomes, e-mails)
+    # stay out of the log: the engines also hide parameters in error messages (web.db).
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
 
 
 def init_app(app: Flask) -> None:
