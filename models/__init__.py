@@ -7,6 +7,7 @@ from models.accounts import ROLES, ApiToken, Organisation, User
 from models.audit import AuditEvent
 from models.base import Base, utcnow
 from models.committee import FollowUpAction, ReviewNote
+from models.conventions import Commitment, Convention, QuarterSnapshot, TrainingRecord
 from models.housing import Household, Unit
 from models.notifications import Notification, OutboxEmail
 from models.runs import Decision, MatchRun, Proposal
@@ -16,6 +17,8 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Base",
+    "Commitment",
+    "Convention",
     "Decision",
     "FollowUpAction",
     "Household",
@@ -24,7 +27,9 @@ __all__ = [
     "Organisation",
     "OutboxEmail",
     "Proposal",
+    "QuarterSnapshot",
     "ReviewNote",
+    "TrainingRecord",
     "Unit",
     "User",
     "utcnow",

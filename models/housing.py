@@ -30,6 +30,9 @@ PRIORITY_CATEGORIES = (
     "unfit_housing",
     "overcrowding",
     "eviction",
+    # Still living under the same roof as the violent partner: her rehousing is a move out
+    # of a shared home ("décohabitation"), which conventions count.
+    "shared_home",
 )
 
 Money = sa.Numeric(10, 2)
@@ -82,6 +85,8 @@ class Unit(Base):
     charges: so.Mapped[Decimal] = so.mapped_column(Money, default=Decimal("0"))
     financing: so.Mapped[str | None] = so.mapped_column(sa.String(8))
     in_qpv: so.Mapped[bool] = so.mapped_column(default=False)
+    # An emergency or temporary place ("mise à l'abri"), which conventions count apart.
+    temporary: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     available_from: so.Mapped[dt.date]
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     updated_at: so.Mapped[dt.datetime] = so.mapped_column(

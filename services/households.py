@@ -92,6 +92,7 @@ PRIORITY_LABELS = {
     "unfit_housing": _l("Logement indigne ou insalubre"),
     "overcrowding": _l("Logement suroccupé"),
     "eviction": _l("Menacée d'expulsion"),
+    "shared_home": _l("Vit encore sous le même toit que l'auteur des violences"),
 }
 assert set(PRIORITY_LABELS) == set(PRIORITY_CATEGORIES)
 assert set(STATUS_LABELS) == set(HOUSEHOLD_STATUSES)

@@ -288,7 +288,7 @@ def category_label(code: str) -> str:
         "violence": _l("Violences conjugales ou familiales"), "dalo": _l("DALO"),
         "disability": _l("Handicap"), "homeless": _l("Sans logement"),
         "unfit_housing": _l("Logement indigne"), "overcrowding": _l("Suroccupation"),
-        "eviction": _l("Expulsion"),
+        "eviction": _l("Expulsion"), "shared_home": _l("Décohabitation"),
     }.get(code, code))
 
 

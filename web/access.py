@@ -99,6 +99,11 @@ ACCESS: dict[str, Rule] = {
     "coordinators.release_run": COORDINATOR,
     "coordinators.restart_run": COORDINATOR,
     "coordinators.policy": COORDINATOR,
+    "coordinators.conventions": COORDINATOR,
+    "coordinators.convention_new": COORDINATOR,
+    "coordinators.convention": COORDINATOR,
+    "coordinators.convention_commitment": COORDINATOR,
+    "coordinators.convention_training": COORDINATOR,
     # The monitoring committee's pages.
     "committee.index": COMMITTEE,
     "committee.needs": COMMITTEE,
@@ -108,6 +113,7 @@ ACCESS: dict[str, Rule] = {
     "committee.add_note": COMMITTEE,
     "committee.add_action": COMMITTEE,
     "committee.action_status": COMMITTEE,
+    "committee.conventions": COMMITTEE,
     # Administration.
     "admin.index": ADMIN,
     "admin.audit_log": ADMIN,
