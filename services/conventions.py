@@ -32,9 +32,9 @@ from flask_babel import lazy_gettext as _l
 
 from models import Commitment, Convention, Decision, Household, Organisation, Proposal, TrainingRecord, Unit, User
 from models.conventions import COMMITMENT_KINDS
-from services import stats
+from services import clock, stats
 from services.errors import NotFound, ValidationError
-from services.stats import PARIS, Period, Quarter
+from services.stats import Period, Quarter
 
 KIND_LABELS = {
     "units_posted": _l("Logements proposés sur la plateforme"),
@@ -279,8 +279,8 @@ def years(convention: Convention) -> list[int]:
 
 
 def today() -> dt.date:
-    """Today in France."""
-    return dt.datetime.now(PARIS).date()
+    """Today in metropolitan France (the clock's default)."""
+    return clock.today()
 
 
 # --------------------------------------------------------------------------- committee
