@@ -30,6 +30,7 @@ from matching.domain import (
     Unmatched,
     Violation,
 )
+from matching.incremental import Changes, apply_changes, resolve
 from matching.io import (
     instance_from_dict,
     instance_to_dict,
@@ -44,6 +45,7 @@ from matching.validation import check
 
 __all__ = [
     "COMPONENTS",
+    "Changes",
     "RULES",
     "CommuneZone",
     "DepartmentZone",
@@ -61,6 +63,7 @@ __all__ = [
     "Unit",
     "Unmatched",
     "Violation",
+    "apply_changes",
     "check",
     "instance_from_dict",
     "instance_to_dict",
@@ -68,6 +71,7 @@ __all__ = [
     "read_result",
     "result_from_dict",
     "result_to_dict",
+    "resolve",
     "solve",
     "write_json",
 ]

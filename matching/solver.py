@@ -166,12 +166,17 @@ class _Pool:
 
 
 def solve(instance: Instance, *, time_limit_s: float | None = None,
-          progress: Progress | None = None) -> Result:
+          progress: Progress | None = None,
+          seed_pairs: Iterable[tuple[str, str]] | None = None) -> Result:
     """Propose units to households: safe, optimal at rank 1, urgent first, explained.
 
     :param time_limit_s: stop the pricing rounds after this many seconds (the result is
         then valid and safe but its optimality is not proven: ``stats["optimality"]``).
     :param progress: optional ``callable(phase, fraction)`` for a progress bar.
+    :param seed_pairs: optional ``(unit id, household id)`` pairs (say, a previous run's
+        proposals, see :func:`matching.resolve`) that join the first reduced set when
+        feasible: a warm start that saves pricing rounds. The proof is the same (every
+        feasible pair is priced), so is the optimum; unknown ids are ignored.
     """
     clock = _Clock(progress)
     policy = instance.policy
@@ -186,6 +191,10 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
     for lu, lh in lock_pairs:
         locked_u[lu] = locked_h[lh] = True
     k = policy.candidates_per_unit
+    seed_keys: IntArray | None = None
+    if seed_pairs is not None:
+        keys = [hid[hh] * t.n_u + uid[uu] for uu, hh in seed_pairs if uu in uid and hh in hid]
+        seed_keys = np.unique(np.array(keys, dtype=np.int64)) if keys else None
     clock.lap("setup")
 
     # Phase 1: one pass over every candidate pair.
@@ -212,6 +221,8 @@ def solve(instance: Instance, *, time_limit_s: float | None = None,
         w: IntArray = model.h_part[h] + pp
         keep: BoolArray = (np.zeros(0, dtype=np.bool_) if all_mode or len(u) == 0
                            else top_k_mask(h, pp, TOP_PER_HOUSEHOLD))
+        if seed_keys is not None and len(keep):
+            keep |= np.isin(h * t.n_u + u, seed_keys)
         return generated, u, h, w, keep
 
     for generated, u, h, w, keep in ordered_map(first_pass, cand.household_chunks()):
