@@ -115,12 +115,14 @@ def _register_periodic(app: Flask, jobs: Jobs) -> None:
                 db.close()
 
     jobs.tasks["purge"] = jobs.huey.periodic_task(crontab(minute="40", hour="1"), name="purge")(purge)
-    # Paris is UTC+1/+2: 00:10 UTC is after midnight in Paris all year round.
-    jobs.tasks["expire_proposals"] = jobs.huey.periodic_task(crontab(minute="10", hour="0"),
+    # Every hour: each territory's proposals expire in the hour after its own midnight
+    # (Paris, Guadeloupe, Réunion... see services.clock); the query is cheap.
+    jobs.tasks["expire_proposals"] = jobs.huey.periodic_task(crontab(minute="10"),
                                                              name="expire_proposals")(expire)
     jobs.tasks["send_outbox"] = jobs.huey.periodic_task(crontab(), name="send_outbox")(send)
-    jobs.tasks["fail_stale_runs"] = jobs.huey.periodic_task(crontab(minute="*/5"),
-                                                            name="fail_stale_runs")(stale_runs)
+    # The only place stale runs are failed (no page does it): every minute, so a run whose
+    # job died frees its departments within a minute of RUN_STALE_SECONDS.
+    jobs.tasks["fail_stale_runs"] = jobs.huey.periodic_task(crontab(), name="fail_stale_runs")(stale_runs)
 
 
 _init_lock = threading.Lock()

@@ -92,7 +92,6 @@ class MatchRuns(MethodView):
     def post(self, args):  # type: ignore[no-untyped-def]
         """Start a run for some departments (queued; follow it with GET)"""
         db = get_session()
-        runs.fail_stale_runs(db, current_app.config["RUN_STALE_SECONDS"])
         run, created = runs.start_run(
             db, actor=api_user(), departments=args["departments"],
             policy_overrides=args.get("policy") or {},
@@ -111,9 +110,6 @@ class MatchRunItem(MethodView):
     @blp.response(200, RunSchema)
     def get(self, run_id: str):  # type: ignore[no-untyped-def]
         """A run: status, phase, progress, statistics"""
-        db = get_session()
-        if runs.fail_stale_runs(db, current_app.config["RUN_STALE_SECONDS"]):
-            db.commit()
         return _run(run_id)
 
 
@@ -149,7 +145,6 @@ class RestartRun(MethodView):
     def post(self, run_id: str):  # type: ignore[no-untyped-def]
         """Start a failed run again"""
         db = get_session()
-        runs.fail_stale_runs(db, current_app.config["RUN_STALE_SECONDS"])
         run = runs.restart_run(db, _run(run_id), actor=api_user())
         db.commit()
         get_jobs(current_app).enqueue("run_match", run.id, run.attempt)

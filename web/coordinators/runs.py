@@ -38,12 +38,6 @@ def _helpers() -> dict[str, Any]:
             "urgency_labels": URGENCY_LABELS, "run_error": svc.run_error}
 
 
-def _fail_stale() -> None:
-    db = get_session()
-    if svc.fail_stale_runs(db, current_app.config["RUN_STALE_SECONDS"]):
-        db.commit()
-
-
 def _enqueue(run: MatchRun) -> None:
     get_jobs(current_app).enqueue("run_match", run.id, run.attempt)
 
@@ -64,7 +58,6 @@ def _new_run_form() -> RunForm:
 
 def index_page(form: RunForm | None = None, status: int = 200) -> Any:
     """The coordinator's home: the runs, newest first, and the form that starts one."""
-    _fail_stale()
     page = svc.list_runs(get_session(), request.args.get("page", 1, type=int), current_app.config["PAGE_SIZE"])
     return render_template("coordinators/index.html", page=page, form=form or _new_run_form(),
                            **_helpers()), status
@@ -84,7 +77,6 @@ def start_run():  # type: ignore[no-untyped-def]
             overrides[name] = getattr(form, name).data
     db = get_session()
     try:
-        svc.fail_stale_runs(db, current_app.config["RUN_STALE_SECONDS"])
         run, created = svc.start_run(
             db, actor=current_user, departments=(form.departments.data or "").replace(";", ",").split(","),
             policy_overrides=overrides, idempotency_key=form.idempotency_key.data,
@@ -119,7 +111,6 @@ def _review(run: MatchRun) -> dict[str, Any]:
 @bp.route("/rapprochements/<run_id>")
 def run(run_id: str):  # type: ignore[no-untyped-def]
     """A run: its progress while it works, then its proposals to review and release."""
-    _fail_stale()
     item = svc.get_run(get_session(), run_id)
     return render_template("coordinators/run.html", run=item, drop_form=DropForm, release_form=ReleaseForm(),
                            restart_form=RestartForm(), **_review(item), **_helpers())
@@ -128,7 +119,6 @@ def run(run_id: str):  # type: ignore[no-untyped-def]
 @bp.route("/rapprochements/<run_id>/progression")
 def run_progress(run_id: str):  # type: ignore[no-untyped-def]
     """The progress fragment htmx polls every second; once the run is over, the page reloads."""
-    _fail_stale()
     item = svc.get_run(get_session(), run_id)
     response = make_response(render_template("coordinators/_run_progress.html", run=item, **_helpers()))
     if item.status not in svc.ACTIVE_RUN_STATUSES and request.headers.get("HX-Request"):
@@ -191,7 +181,6 @@ def restart_run(run_id: str):  # type: ignore[no-untyped-def]
     item = svc.get_run(db, run_id)
     if RestartForm().validate_on_submit():
         try:
-            svc.fail_stale_runs(db, current_app.config["RUN_STALE_SECONDS"])
             svc.restart_run(db, item, actor=current_user)
         except Conflict as exc:
             db.rollback()
