@@ -284,7 +284,8 @@ def main() -> int:
     url = sa.make_url(args.admin_url).set(database=name).render_as_string(hide_password=False)
     work = Path(tempfile.mkdtemp(prefix="passerelle-region-"))
     env = {"PASSERELLE_ENV": "production", "DATABASE_URL": url, "SECRET_KEY": secrets.token_urlsafe(48),
-           "PASSERELLE_DATA_KEY": data_key, "REDIS_URL": redis_url, "PASSERELLE_INSTANCE_PATH": str(work),
+           "PASSERELLE_DATA_KEY": data_key, "PASSERELLE_PUBLIC_URL": "https://passerelle.invalid",
+           "PASSERELLE_AUDIT_KEY": secrets.token_hex(32), "REDIS_URL": redis_url, "PASSERELLE_INSTANCE_PATH": str(work),
            "PASSERELLE_LOG_LEVEL": "WARNING"}
     worker: subprocess.Popen[Any] | None = None
     ok, loaded = False, bool(kept)

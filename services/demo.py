@@ -21,6 +21,11 @@ from matching.generate import generate
 from models import Organisation, Proposal, User, utcnow
 from services import accounts, households, units
 
+# `passerelle demo` refuses production mode: its accounts' passwords and second-factor
+# secrets are published in this file.
+PRODUCTION_REFUSAL = ("passerelle demo refuses PASSERELLE_ENV=production: its accounts' passwords "
+                      "and second-factor secrets are public. Run it on a development instance only.")
+
 
 @dataclass(frozen=True)
 class DemoAccount:

@@ -27,11 +27,12 @@ def test_embedded_defaults_live_in_the_instance_folder(tmp_path, monkeypatch):
     assert app.config["PASSERELLE_DATA_KEY"] == app2.config["PASSERELLE_DATA_KEY"]
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "PASSERELLE_DATA_KEY", "DATABASE_URL"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "PASSERELLE_DATA_KEY", "DATABASE_URL", "PASSERELLE_PUBLIC_URL"])
 def test_production_refuses_to_start_without_secrets(monkeypatch, missing):
     env = {"PASSERELLE_ENV": "production", "SECRET_KEY": "s" * 40,
            "PASSERELLE_DATA_KEY": "x9lTZ0gx7FQj0PYpTpPQtBfVwbBz3JIfIwFxqzB2CwQ=",
-           "DATABASE_URL": "sqlite://"}
+           "DATABASE_URL": "sqlite://", "PASSERELLE_PUBLIC_URL": "https://passerelle.example.org",
+           "PASSERELLE_AUDIT_KEY": "k" * 64}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv(missing)
@@ -44,5 +45,7 @@ def test_production_sets_secure_cookies(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
     monkeypatch.setenv("PASSERELLE_DATA_KEY", "x9lTZ0gx7FQj0PYpTpPQtBfVwbBz3JIfIwFxqzB2CwQ=")
     monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.setenv("PASSERELLE_PUBLIC_URL", "https://passerelle.example.org")
+    monkeypatch.setenv("PASSERELLE_AUDIT_KEY", "k" * 64)
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] is True

@@ -147,6 +147,11 @@ def demo(port: int, no_serve: bool) -> None:
     from services import demo as demo_data
     from web.migrations import upgrade_to_head
 
+    if current_app.config["PASSERELLE_ENV"] == "production":
+        # Its passwords and second-factor secrets are published: never on a real instance.
+        raise click.UsageError(demo_data.PRODUCTION_REFUSAL)
+    if current_app.config["PUBLIC_URL"] == current_app.config["DEVELOPMENT_PUBLIC_URL"]:
+        current_app.config["PUBLIC_URL"] = f"http://127.0.0.1:{port}"
     upgrade_to_head()
     db = get_session()
     created = demo_data.load(db)

@@ -19,7 +19,7 @@ def expire_overdue(app: Flask, today: dt.date | None = None) -> int:
     from services import proposals
 
     db = app.extensions["db"].sessionmaker()
-    base_url = app.config.get("PUBLIC_URL") or ""
+    base_url = str(app.config["PUBLIC_URL"])
     count = 0
     try:
         # One transaction per proposal: never many units locked at once while people decide.

@@ -41,7 +41,12 @@ DEFAULTS: dict[str, Any] = {
     # blocks; /api/v1/docs is served by web.api.docs from vendored files instead.
     "PURGE_AFTER_MONTHS": 12,
     "JOBS_IMMEDIATE": False,  # run background jobs synchronously (tests)
-    "PUBLIC_URL": None,  # e.g. https://passerelle.example.org: links in e-mails sent by commands
+    # The site's address, e.g. https://passerelle.example.org: every link in an e-mail starts with
+    # it. Required in production; links are never built from the request's Host or
+    # X-Forwarded-Host (a client chooses those). Outside production it defaults to
+    # DEVELOPMENT_PUBLIC_URL, a fixed address, never the request's.
+    "PUBLIC_URL": None,
+    "DEVELOPMENT_PUBLIC_URL": "http://127.0.0.1:5000",
     "MAIL_SERVER": None,  # without it, `passerelle send-outbox` writes e-mails to the log
     "MAIL_PORT": 587,
     "MAIL_USE_TLS": True,
@@ -62,7 +67,9 @@ DEFAULTS: dict[str, Any] = {
 
 # These come from the environment under their own names (the contract's), not PASSERELLE_*.
 ENV_NAMES = ("DATABASE_URL", "SECRET_KEY", "PASSERELLE_DATA_KEY", "REDIS_URL", "PASSERELLE_ENV")
-PRODUCTION_REQUIRED = ("SECRET_KEY", "PASSERELLE_DATA_KEY", "DATABASE_URL")
+PRODUCTION_REQUIRED = ("SECRET_KEY", "PASSERELLE_DATA_KEY", "DATABASE_URL", "PUBLIC_URL")
+# The environment variable that sets each required setting (for the error message).
+_ENV_NAME = {"PUBLIC_URL": "PASSERELLE_PUBLIC_URL"}
 
 
 class ConfigurationError(RuntimeError):
@@ -86,7 +93,7 @@ def load(app: Flask, overrides: dict[str, Any] | None) -> None:
         if missing:
             raise ConfigurationError(
                 "PASSERELLE_ENV=production needs these settings in the environment: "
-                + ", ".join(missing)
+                + ", ".join(_ENV_NAME.get(name, name) for name in missing)
             )
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
@@ -103,12 +110,21 @@ def load(app: Flask, overrides: dict[str, Any] | None) -> None:
     crypto.configure(app.config["PASSERELLE_DATA_KEY"])
 
 
+def public_url() -> str:
+    """The site's address for links in e-mails: the setting, never the request's host."""
+    from flask import current_app
+
+    return str(current_app.config["PUBLIC_URL"]).rstrip("/") + "/"
+
+
 def _embedded_defaults(app: Flask) -> None:
     """Outside production, anything missing lives in the instance folder, made once."""
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'passerelle.sqlite'}"
+    if not app.config.get("PUBLIC_URL"):
+        app.config["PUBLIC_URL"] = app.config["DEVELOPMENT_PUBLIC_URL"]
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key", _token)
     if not app.config.get("PASSERELLE_DATA_KEY"):

@@ -219,6 +219,7 @@ def main() -> int:
         wait_port(redis_port, processes[-1])
         env = {"PASSERELLE_ENV": "production", "DATABASE_URL": url, "SECRET_KEY": secrets.token_urlsafe(48),
                "PASSERELLE_DATA_KEY": Fernet.generate_key().decode(),
+               "PASSERELLE_PUBLIC_URL": "https://passerelle.invalid", "PASSERELLE_AUDIT_KEY": secrets.token_hex(32),
                "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "PASSERELLE_INSTANCE_PATH": str(work),
                "PASSERELLE_LOG_LEVEL": "WARNING",
                # As behind one TLS proxy: its X-Forwarded-Proto (sent by the clients here) is

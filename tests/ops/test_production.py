@@ -95,6 +95,8 @@ def test_gunicorn_in_production_mode(postgres_url, redis_url, tmp_path):
             "SECRET_KEY": "production-test-" + "x" * 40,
             "PASSERELLE_DATA_KEY": Fernet.generate_key().decode(),
             "PASSERELLE_INSTANCE_PATH": str(tmp_path / "instance"),
+            "PASSERELLE_PUBLIC_URL": "https://passerelle.example.org",
+            "PASSERELLE_AUDIT_KEY": "k" * 64,
             "PASSERELLE_PROXIES": "1",  # behind nginx, as the README's production mode says
         }
         (tmp_path / "instance").mkdir()

@@ -94,7 +94,8 @@ def test_a_wrong_number_of_proxies_refuses_to_start(database_url, value):
 def test_in_production_https_is_claimed_only_through_a_trusted_proxy(database_url, monkeypatch, proxies, expected):
     # Talisman reads X-Forwarded-Proto itself: with no trusted proxy, a client on plain HTTP
     # claiming HTTPS must still be sent to HTTPS (and get no HSTS header over HTTP).
-    app = create_app(make_config(database_url, PASSERELLE_ENV="production", PROXIES=proxies))
+    app = create_app(make_config(database_url, PASSERELLE_ENV="production", PROXIES=proxies,
+                                 PUBLIC_URL="https://passerelle.example.org", AUDIT_KEY="k" * 64))
     app.add_url_rule("/essai/https", "test_https_seen", lambda: request.scheme)
     monkeypatch.setitem(access.ACCESS, "test_https_seen", access.OPEN)
     r = app.test_client().get("/essai/https", environ_base={"REMOTE_ADDR": PROXY},

@@ -39,7 +39,8 @@ def production_app(database_url, connection, tmp_path):
     from web import create_app
 
     config = make_config(database_url, PASSERELLE_ENV="production", SECRET_KEY="prod-secret-key",
-                         PASSERELLE_DATA_KEY=DATA_KEY)
+                         PASSERELLE_DATA_KEY=DATA_KEY, PUBLIC_URL="https://passerelle.example.org",
+                         AUDIT_KEY="k" * 64)
     app = create_app(config)
     app.instance_path = str(tmp_path)
     app.extensions["db"].sessionmaker = so.sessionmaker(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
@@ -24,6 +24,7 @@ from services import proposals as svc
 from services.errors import ValidationError
 from web.api.auth import api_user, requires
 from web.api.common import PageArgs, page_of
+from web.config import public_url
 from web.db import get_session
 
 blp = Blueprint("proposals", __name__, description="Proposals: the household's and the commission's decisions")
@@ -174,7 +175,7 @@ def view(proposal: Proposal, user: User, by_step: dict[str, Decision] | None = N
 
 
 def _base_url() -> str:
-    return str(current_app.config.get("PUBLIC_URL") or request.url_root)
+    return public_url()
 
 
 @blp.route("/proposals")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
 from flask.views import MethodView
 from flask_babel import gettext
 from flask_smorest import Blueprint, abort
@@ -19,6 +18,7 @@ from services import units
 from services.imports import ImportRejected
 from web.api.auth import api_user, requires
 from web.api.common import PageArgs, page_of
+from web.config import public_url
 from web.db import get_session
 from web.extensions import limiter
 
@@ -226,7 +226,7 @@ def withdraw(unit_id: str):  # type: ignore[no-untyped-def]
     are cancelled, both sides told; 409 if allocated)"""
     db = get_session()
     unit = units.withdraw_unit(db, _own_unit(unit_id, for_update=True), actor=api_user(),
-                               base_url=str(current_app.config.get("PUBLIC_URL") or request.url_root))
+                               base_url=public_url())
     db.commit()
     return unit
 

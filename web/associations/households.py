@@ -31,6 +31,7 @@ from services import proposals
 from services.errors import Conflict, ValidationError
 from web.associations import bp
 from web.associations.forms import HouseholdForm
+from web.config import public_url
 from web.db import get_session
 from web.formatting import composition
 
@@ -302,4 +303,4 @@ def erase_household(public_id: str):  # type: ignore[no-untyped-def]
 
 
 def _base_url() -> str:
-    return str(current_app.config.get("PUBLIC_URL") or request.url_root)
+    return public_url()

@@ -22,6 +22,7 @@ from services import clock, profiles
 from services import proposals as svc
 from services.errors import Conflict, ValidationError
 from web.associations import bp
+from web.config import public_url
 from web.db import get_session
 from web.notifications import add_notification_pages
 
@@ -40,7 +41,7 @@ class DeclineForm(FlaskForm):
 
 
 def _base_url() -> str:
-    return str(current_app.config.get("PUBLIC_URL") or request.url_root)
+    return public_url()
 
 
 @bp.route("/propositions")

@@ -25,6 +25,7 @@ from models import Decision, Proposal
 from services import profiles
 from services import proposals as svc
 from services.errors import Conflict, ValidationError
+from web.config import public_url
 from web.db import get_session
 from web.landlords import bp
 from web.notifications import add_notification_pages
@@ -110,7 +111,7 @@ def _commune_name(code: str) -> str:
 
 
 def _base_url() -> str:
-    return str(current_app.config.get("PUBLIC_URL") or request.url_root)
+    return public_url()
 
 
 @bp.route("/propositions")

@@ -21,6 +21,7 @@ from models.housing import UNIT_STATUSES
 from services import communes, proposals, units
 from services.errors import Conflict, NotFound, ValidationError
 from services.imports import ImportRejected
+from web.config import public_url
 from web.db import get_session
 from web.landlords import bp
 from web.landlords.forms import ActionForm, FilterForm, ImportForm, UnitForm
@@ -199,7 +200,7 @@ def units_publish():  # type: ignore[no-untyped-def]
 @bp.route("/logements/<unit_id>/retirer", methods=["POST"])
 def unit_withdraw(unit_id: str):  # type: ignore[no-untyped-def]
     """Take the unit out of matching, cancelling its open proposals."""
-    base_url = str(current_app.config.get("PUBLIC_URL") or request.url_root)
+    base_url = public_url()
 
     def withdraw(db: Any, unit: Any, *, actor: User) -> None:
         cancelled = len(proposals.cancellable(db, unit=unit))
