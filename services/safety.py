@@ -22,6 +22,7 @@ from matching.validation import pair_failures
 from models import Household, Proposal, Unit, User
 from models.housing import PROTECTED
 from services import clock, proposal_flow, runs
+from services import policy as policies
 from services.proposals import OPEN_STATUSES, _cancel
 
 # Proposals still waiting for someone's decision (before release too).
@@ -48,12 +49,16 @@ def _household_dict(household: Household) -> dict[str, Any]:
     return d
 
 
-def broken_rules(proposal: Proposal, as_of: dt.date | None = None) -> list[str]:
-    """The hard rules this proposal breaks today, with the policy of the run that made it."""
+def broken_rules(proposal: Proposal, as_of: dt.date | None = None,
+                 policy: dict[str, Any] | None = None) -> list[str]:
+    """The hard rules this proposal breaks today, with the policy of the run that made it
+    (a proposal made outside a run: `policy`, else the solver's defaults)."""
+    if policy is None:
+        policy = (proposal.run.policy if proposal.run is not None else None) or {}
     instance = instance_from_dict({
         "format": "passerelle.instance/1",
         "as_of": (as_of or clock.today(proposal.unit.department)).isoformat(),
-        "policy": proposal.run.policy or {},
+        "policy": policy,
         "units": [_unit_dict(proposal.unit)],
         "households": [_household_dict(proposal.household)],
     })
@@ -73,7 +78,10 @@ def recheck_open_proposals(session: so.Session, *, household: Household | None =
     stmt = stmt.options(so.joinedload(Proposal.unit).joinedload(Unit.landlord),
                         so.joinedload(Proposal.household).options(
                             so.undefer_group(PROTECTED), so.joinedload(Household.association)))
-    unsafe = {p: broken_rules(p) for p in session.scalars(stmt.order_by(Proposal.id))}
+    # A proposal made outside a run is checked with the policy of the unit's territory.
+    unsafe = {p: broken_rules(p, policy=None if p.run_id is not None
+                              else policies.for_departments(session, [p.unit.department]))
+              for p in session.scalars(stmt.order_by(Proposal.id))}
     unsafe = {p: rules for p, rules in unsafe.items() if rules}
     # Not yet released: nobody was told, the coordinator sees it set aside and why.
     for proposal, rules in unsafe.items():

@@ -304,3 +304,17 @@ def test_a_move_the_table_does_not_have_is_refused_and_a_lost_race_is_a_conflict
         flow.move(db, proposal, "cancel", actor=au)
     assert flow.apply(db, flow.PROPOSAL, [proposal.id], "cancel", actor=au) == []
     assert proposal.status == "household_declined"
+
+
+def test_a_direct_proposal_is_rechecked_with_its_territorys_policy_when_she_moves_her_zones(db, parties):
+    from services import safety
+
+    unit, household, lu, au, coordinator = parties
+    proposal = flow.open_proposal(db, unit=unit, household=household, origin="direct", actor=coordinator,
+                                  deadline=TODAY + dt.timedelta(days=10))
+    assert safety.recheck_open_proposals(db, household=household, actor=au) == []
+    household.exclusion_zones = [{"lat": unit.lat, "lon": unit.lon, "radius_km": 5.0}]
+    db.flush()
+    assert safety.recheck_open_proposals(db, household=household, actor=au) == [proposal]
+    assert proposal.status == "cancelled"
+    assert (unit.status, household.status) == ("published", "active")
