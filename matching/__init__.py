@@ -10,6 +10,8 @@ out. The contract is ``shared/contract/matching-instance.md``; design notes are 
 []
 """
 
+from typing import TYPE_CHECKING, Any
+
 from matching.domain import (
     COMPONENTS,
     RULES,
@@ -40,8 +42,21 @@ from matching.io import (
     result_to_dict,
     write_json,
 )
-from matching.solver import solve
 from matching.validation import check
+
+if TYPE_CHECKING:
+    from matching.solver import solve
+
+
+def __getattr__(name: str) -> Any:
+    # The solver pulls in OR-Tools and scipy (~2 s, 100 MB): imported at the first solve,
+    # not by every web worker and CLI call that only reads the domain types.
+    if name == "solve":
+        from matching.solver import solve
+
+        return solve
+    raise AttributeError(f"module 'matching' has no attribute {name!r}")
+
 
 __all__ = [
     "COMPONENTS",

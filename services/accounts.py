@@ -27,8 +27,18 @@ from services.paging import Page, paginate
 PASSWORD_MIN, PASSWORD_MAX = 12, 128
 # argon2id with the library's defaults (RFC 9106 "second recommended" profile).
 _hasher = PasswordHasher()
-# Verifying against this when the email is unknown costs the same time as a real check.
-_DUMMY_HASH = _hasher.hash("not a real password, never matches")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this when the email is unknown costs the same time as a real check.
+
+    Computed at the first login, not at import: an argon2 hash costs every process (CLI,
+    workers) a second of CPU and 64 MB.
+    """
+    return _hasher.hash("not a real password, never matches")
+
+
 _COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
 
 # Repeated failures (password or second-factor code) lock the account for a while: after
@@ -54,8 +64,14 @@ ROLE_ORGANISATION_KIND = {
 
 @functools.cache
 def _common_passwords() -> frozenset[str]:
-    if not _COMMON_PASSWORDS_FILE.exists():
-        return frozenset()
+    """The list of common passwords; a missing list is an error, never an empty set.
+
+    An empty set would let `azertyuiop123` through without a word (a wheel built without
+    the file did exactly that): the app loads the list at start (web.create_app) and fails.
+    """
+    if not _COMMON_PASSWORDS_FILE.is_file():
+        raise RuntimeError(f"The common-password list is missing: {_COMMON_PASSWORDS_FILE} "
+                           "(it ships with the package: reinstall Passerelle).")
     return frozenset(
         line.strip().lower()
         for line in _COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
@@ -65,6 +81,11 @@ def _common_passwords() -> frozenset[str]:
 
 # A common word padded with digits or symbols ("azertyuiop123456", "motdepasse!!") is as weak.
 _PADDING = re.compile(r"^[\W\d_]*(.*?)[\W\d_]*$")
+
+
+def load_common_passwords() -> int:
+    """Load the common-password list now (at start); raises RuntimeError when it is missing."""
+    return len(_common_passwords())
 
 
 def is_common_password(password: str) -> bool:
@@ -226,7 +247,7 @@ def authenticate(session: so.Session, email: str, password: str,
     object_id = str(user.id) if user else None
     try:
         # Always verify, even for an unknown or locked account: the answer takes the same time.
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         if user is not None and not is_locked(user, now):
             register_failure(session, user, now)

@@ -15,18 +15,28 @@ import json
 from collections.abc import Callable
 from functools import cache
 from importlib import resources
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
+from flask_babel import lazy_gettext as _l
 
-matplotlib.use("Agg")
+from services import stats
+from services.stats import Cell, Figures
 
-from flask_babel import lazy_gettext as _l  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Patch, Polygon  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-from services import stats  # noqa: E402
-from services.stats import Cell, Figures  # noqa: E402
+
+@cache
+def _mpl() -> SimpleNamespace:
+    """matplotlib, imported at the first chart: every process would pay ~1 s and 60 MB for it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch, Polygon
+
+    return SimpleNamespace(rc_context=matplotlib.rc_context, Figure=Figure, Patch=Patch, Polygon=Polygon)
 
 # Colours with enough contrast on white, distinguishable in grey scale too.
 BLUE, ORANGE, GREEN = "#1f4e79", "#b35900", "#2e7d32"
@@ -50,8 +60,8 @@ def _svg(fig: Figure) -> bytes:
 
 
 def _figure(width: float = 7.0, height: float = 3.6) -> Figure:
-    with matplotlib.rc_context(_RC):
-        return Figure(figsize=(width, height), layout="constrained")
+    with _mpl().rc_context(_RC):
+        return _mpl().Figure(figsize=(width, height), layout="constrained")
 
 
 def _bar_label(cell: Cell) -> str:
@@ -77,7 +87,7 @@ def flow_chart(figures: Figures) -> bytes:
     head = figures.table("headline")
     keys = ["submitted", "proposed", "housed"]
     labels = [str(_l("Demandes déposées")), str(_l("Premières propositions")), str(_l("Ménages relogés"))]
-    with matplotlib.rc_context(_RC):
+    with _mpl().rc_context(_RC):
         fig = _figure()
         ax = fig.add_subplot()
         width = 0.38
@@ -103,7 +113,7 @@ def delays_chart(figures: Figures) -> bytes:
     key = str(figures.quarter)
     rows = [delays.row_by_key(f"first_proposal_at:{key}"), delays.row_by_key(f"leased_at:{key}")]
     labels = [str(_l("Première proposition")), str(_l("Bail signé"))]
-    with matplotlib.rc_context(_RC):
+    with _mpl().rc_context(_RC):
         fig = _figure(height=2.8)
         ax = fig.add_subplot()
         ys = [0, 1]
@@ -128,7 +138,7 @@ def refusals_chart(figures: Figures) -> bytes:
     stats.require_suppressed(figures)
     table = figures.table("refusals")
     rows = [r for r in table.rows if not r.is_total]
-    with matplotlib.rc_context(_RC):
+    with _mpl().rc_context(_RC):
         fig = _figure(height=0.3 * len(rows) + 1.0)
         ax = fig.add_subplot()
         colours = [BLUE if r.key.startswith("household") else ORANGE for r in rows]
@@ -136,8 +146,8 @@ def refusals_chart(figures: Figures) -> bytes:
         for patch, colour in zip(ax.patches, colours, strict=True):
             patch.set_facecolor(colour)
         ax.set_xlabel(str(_l("Refus, %(quarter)s", quarter=figures.periods[0].label)))
-        ax.legend(handles=[Patch(color=BLUE, label=str(_l("Ménage"))),
-                           Patch(color=ORANGE, label=str(_l("Commission")))], frameon=False,
+        ax.legend(handles=[_mpl().Patch(color=BLUE, label=str(_l("Ménage"))),
+                           _mpl().Patch(color=ORANGE, label=str(_l("Commission")))], frameon=False,
                   loc="lower right")
         return _svg(fig)
 
@@ -176,7 +186,7 @@ def departments_map(figures: Figures, measure: str = "waiting") -> bytes:
     focus = metro or selected
     xs = [x for d in focus for ring in shapes[d] for x, _ in ring]
     ys = [y for d in focus for ring in shapes[d] for _, y in ring]
-    with matplotlib.rc_context(_RC):
+    with _mpl().rc_context(_RC):
         fig = _figure(width=6.0, height=5.0)
         ax = fig.add_subplot()
         pad = 0.6
@@ -195,7 +205,7 @@ def departments_map(figures: Figures, measure: str = "waiting") -> bytes:
                 face = SHADES[0] if v == 0 else SHADES[min(4, 1 + int(3 * v / top))]
                 edge = "#333333"
             for ring in rings:
-                ax.add_patch(Polygon(ring, closed=True, facecolor=face, edgecolor=edge, linewidth=0.6,
+                ax.add_patch(_mpl().Polygon(ring, closed=True, facecolor=face, edgecolor=edge, linewidth=0.6,
                                      hatch=hatch))
         for code in selected:
             ring = max(shapes[code], key=len)
@@ -210,9 +220,9 @@ def departments_map(figures: Figures, measure: str = "waiting") -> bytes:
         ax.set_axis_off()
         title = _l("Ménages en attente en fin de trimestre") if measure == "waiting" else _l("Ménages relogés")
         ax.set_title(str(title))
-        ax.legend(handles=[Patch(facecolor=SHADES[1], edgecolor="#333", label=str(_l("Peu"))),
-                           Patch(facecolor=SHADES[4], edgecolor="#333", label=str(_l("Beaucoup"))),
-                           Patch(facecolor=HIDDEN_FILL, edgecolor="#333", hatch="///",
+        ax.legend(handles=[_mpl().Patch(facecolor=SHADES[1], edgecolor="#333", label=str(_l("Peu"))),
+                           _mpl().Patch(facecolor=SHADES[4], edgecolor="#333", label=str(_l("Beaucoup"))),
+                           _mpl().Patch(facecolor=HIDDEN_FILL, edgecolor="#333", hatch="///",
                                  label=str(_l("Masqué (< 5)")))],
                   frameon=False, loc="lower left", fontsize=8)
         return _svg(fig)

@@ -19,6 +19,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from web import logging as logs
 
     settings.load(app, config)
+    # Fail at start, not at the first password change, when the package lost its data.
+    from services.accounts import load_common_passwords
+
+    load_common_passwords()
     proxies.init_app(app)
     logs.init_app(app)
     db.init_app(app)

@@ -49,6 +49,19 @@ def select_locale() -> str:
     return str(request.accept_languages.best_match(languages) or "fr")
 
 
+def migrations_directory() -> str:
+    """The Alembic folder (env.py, alembic.ini, versions/), wherever Passerelle is installed."""
+    from importlib.resources import files
+    from pathlib import Path
+
+    try:
+        return str(files("migrations"))
+    except ModuleNotFoundError:
+        # An editable install made before `migrations` became a package maps only the other
+        # top-level packages: the folder still sits next to web/ in that checkout.
+        return str(Path(__file__).resolve().parents[1] / "migrations")
+
+
 def init_app(app: Flask) -> None:
     """Bind every extension to the app."""
     from services import accounts
@@ -68,8 +81,9 @@ def init_app(app: Flask) -> None:
     def _load_user(cookie_id: str):  # type: ignore[no-untyped-def]
         return accounts.load_session_user(get_session(), cookie_id)
 
-    # Migrations read the models' metadata themselves (migrations/env.py).
-    migrate.init_app(app, db=None, directory=str(app.root_path + "/../migrations"))
+    # Migrations read the models' metadata themselves (migrations/env.py). The folder is found
+    # as the installed `migrations` package, so a wheel works as well as a checkout.
+    migrate.init_app(app, db=None, directory=migrations_directory())
     production = app.config["PASSERELLE_ENV"] == "production"
     talisman.init_app(
         app,
