@@ -26,7 +26,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
-from services import charts, stats
+from services import charts, snapshots, stats
 from services.committee import QuarterReview, quarter_review
 from services.exports import safe_cell, safe_row
 from services.stats import Figures, Quarter
@@ -52,8 +52,9 @@ def build(session: so.Session, fmt: str, quarter: Quarter, departments: list[str
     if fmt not in FORMATS:
         raise ValueError(fmt)
     with force_locale(lang):
-        figures = stats.quarter_figures(session, quarter, departments, lowest_quartile_setting=lowest_quartile_setting,
-                                        qpv_target=qpv_target)
+        # A closed quarter comes from its snapshot: purges and erasures since change nothing.
+        figures = snapshots.quarter_figures(session, quarter, departments, lang=lang,
+                                            lowest_quartile_setting=lowest_quartile_setting, qpv_target=qpv_target)
         review = quarter_review(session, quarter, committee_id)
         if fmt == "pdf":
             content = pdf(figures, review, lang=lang)

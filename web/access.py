@@ -104,6 +104,7 @@ ACCESS: dict[str, Rule] = {
     "coordinators.convention": COORDINATOR,
     "coordinators.convention_commitment": COORDINATOR,
     "coordinators.convention_training": COORDINATOR,
+    "coordinators.close_quarter": COORDINATOR,
     # The monitoring committee's pages.
     "committee.index": COMMITTEE,
     "committee.needs": COMMITTEE,

@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     # No OPENAPI_SWAGGER_UI_PATH: flask-smorest's own page has an inline script, which the CSP
     # blocks; /api/v1/docs is served by web.api.docs from vendored files instead.
     "PURGE_AFTER_MONTHS": 12,
+    "QUARTER_FREEZE_AFTER_DAYS": 15,  # a quarter is closed (its figures frozen) this many days after its end
     "JOBS_IMMEDIATE": False,  # run background jobs synchronously (tests)
     # The site's address, e.g. https://passerelle.example.org: every link in an e-mail starts with
     # it. Required in production; links are never built from the request's Host or

@@ -114,6 +114,23 @@ def _register_periodic(app: Flask, jobs: Jobs) -> None:
             finally:
                 db.close()
 
+    def freeze_quarters() -> None:
+        from services import snapshots
+
+        with app.app_context():
+            db = app.extensions["db"].sessionmaker()
+            try:
+                after = int(app.config.get("QUARTER_FREEZE_AFTER_DAYS") or snapshots.DEFAULT_FREEZE_AFTER_DAYS)
+                made = snapshots.freeze_due(db, snapshots.committee_scopes(db), after_days=after,
+                                            **snapshots.settings(app.config))
+                db.commit()
+                log.info("%d quarter snapshot(s) frozen", len(made))
+            finally:
+                db.close()
+
+    # Before the purge (01:40): a quarter is frozen before its rows can be erased.
+    jobs.tasks["freeze_quarters"] = jobs.huey.periodic_task(crontab(minute="20", hour="1"),
+                                                            name="freeze_quarters")(freeze_quarters)
     jobs.tasks["purge"] = jobs.huey.periodic_task(crontab(minute="40", hour="1"), name="purge")(purge)
     # Every hour: each territory's proposals expire in the hour after its own midnight
     # (Paris, Guadeloupe, Réunion... see services.clock); the query is cheap.

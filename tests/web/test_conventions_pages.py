@@ -79,3 +79,19 @@ def test_committee_reads_commitments_against_achievements(client, db, login_as):
     assert "Pass'Logement 59" in page and "Alpha Habitat" in page
     assert 'data-status="shown">8<' in page and 'data-status="shown">14<' in page
     assert "40" in page  # the two commitments together
+
+
+def test_coordinator_closes_a_quarter_for_her_territory_and_its_committees(client, db, login_as):
+    from models import QuarterSnapshot
+    from services.stats import Quarter
+
+    factories.create_organisation(db, "committee", departments=["59"])
+    factories.create_organisation(db, "committee", departments=["75"])
+    login_as(_coordinator(db, ["59", "62"]))
+    last = Quarter.of(svc.today()).previous()
+    r = client.post("/coordination/trimestres/clore", data={"q-quarter": str(last)})
+    assert r.status_code == 303
+    scopes = set(db.scalars(sa.select(QuarterSnapshot.scope).where(QuarterSnapshot.quarter == str(last))))
+    assert scopes == {"departments:59", "departments:59,62"}
+    client.post("/coordination/trimestres/clore", data={"q-quarter": str(last)})
+    assert "était déjà clos" in client.get("/coordination/conventions").get_data(as_text=True)

@@ -13,7 +13,7 @@ from flask import Response, current_app, flash, g, redirect, render_template, re
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from services import audit, charts, reports, runs, stats, whatif
+from services import audit, charts, reports, runs, snapshots, stats, whatif
 from services import committee as review_svc
 from services.errors import ValidationError
 from services.stats import Quarter
@@ -69,7 +69,10 @@ def index():  # type: ignore[no-untyped-def]
         flash(str(exc.message), "error")
         quarter, departments = Quarter.of(runs.today()), stats.resolve_departments(None, _allowed())
     session = get_session()
-    figures = stats.quarter_figures(session, quarter, departments, **_settings())
+    # A closed quarter is read from its snapshot (services.snapshots), never recomputed.
+    figures = snapshots.quarter_figures(session, quarter, departments, lang=_lang(), **_settings())
+    snapshot = snapshots.find(session, quarter, departments)
+    changed = snapshots.differences(session, snapshot, **_settings()) if snapshot else None
     review = review_svc.quarter_review(session, quarter, current_user.organisation_id)
     note_form, action_form = NoteForm(), ActionForm()
     for form in (note_form, action_form):
@@ -86,7 +89,8 @@ def index():  # type: ignore[no-untyped-def]
         "committee/index.html", figures=figures, review=review, sections=sections,
         other_tables=[t for t in figures.tables if t.key not in charted], display=_display,
         legend=stats.legend(), quarter=quarter, departments=departments, allowed=sorted(_allowed()),
-        quarters=quarters, args=_args(quarter, departments), note_form=note_form, action_form=action_form)
+        quarters=quarters, args=_args(quarter, departments), note_form=note_form, action_form=action_form,
+        snapshot=snapshot, changed=changed)
 
 
 @bp.route("/graphiques/<name>.svg")
@@ -95,7 +99,7 @@ def chart(name: str):  # type: ignore[no-untyped-def]
     if name not in charts.CHARTS:
         return Response(status=404)
     quarter, departments = _selection()
-    figures = stats.quarter_figures(get_session(), quarter, departments, **_settings())
+    figures = snapshots.quarter_figures(get_session(), quarter, departments, lang=_lang(), **_settings())
     response = Response(charts.render(name, figures), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
@@ -19,7 +20,9 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from models.conventions import COMMITMENT_KINDS
 from services import conventions as svc
+from services import snapshots
 from services.errors import ValidationError
+from services.stats import Quarter
 from web.coordinators import bp
 from web.db import get_session
 
@@ -85,7 +88,7 @@ def _page(convention: Any, commitment: CommitmentForm | None = None, training: T
 def conventions():  # type: ignore[no-untyped-def]
     """The conventions of the coordinator's territory."""
     items = svc.list_conventions(get_session(), svc.territory(current_user))
-    return render_template("coordinators/conventions.html", conventions=items)
+    return render_template("coordinators/conventions.html", conventions=items, close_form=close_form())
 
 
 @bp.route("/conventions/nouvelle", methods=["GET", "POST"])
@@ -162,3 +165,53 @@ def convention_training(convention_id: int):  # type: ignore[no-untyped-def]
 
 
 
+
+
+class CloseQuarterForm(FlaskForm):
+    """Close a quarter: freeze its committee figures."""
+
+    quarter = SelectField(_l("Trimestre à clore"), validators=[DataRequired()])
+    submit = SubmitField(_l("Clore le trimestre"))
+
+
+def close_form() -> CloseQuarterForm:
+    """The form, offering the last four ended quarters."""
+    form = CloseQuarterForm(prefix="q")
+    last = Quarter.of(svc.today()).previous()
+    choices = [last]
+    for _i in range(3):
+        choices.append(choices[-1].previous())
+    form.quarter.choices = [SelectChoice(str(q), q.label) for q in choices]
+    return form
+
+
+@bp.route("/trimestres/clore", methods=["POST"])
+def close_quarter():  # type: ignore[no-untyped-def]
+    """Freeze a quarter's figures for the coordination's territory and the committees within it."""
+    db = get_session()
+    form = close_form()
+    if not form.validate_on_submit():
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        return redirect(url_for("coordinators.conventions"), 303)
+    quarter = Quarter.parse(form.quarter.data)
+    mine = svc.territory(current_user)
+    scopes = [s for s in snapshots.committee_scopes(db) if set(s) <= mine]
+    if mine and sorted(mine) not in scopes:
+        scopes.append(sorted(mine))
+    frozen = 0
+    for departments in scopes:
+        if snapshots.find(db, quarter, departments) is None:
+            try:
+                snapshots.freeze(db, quarter, departments, user=current_user, **snapshots.settings(current_app.config))
+            except ValidationError as exc:
+                db.rollback()
+                flash(str(exc.message), "error")
+                return redirect(url_for("coordinators.conventions"), 303)
+            frozen += 1
+    db.commit()
+    if frozen:
+        flash(ngettext("%(num)d jeu de chiffres figé pour %(q)s.", "%(num)d jeux de chiffres figés pour %(q)s.",
+                       frozen, q=quarter.label), "success")
+    else:
+        flash(_("%(q)s était déjà clos.", q=quarter.label), "info")
+    return redirect(url_for("coordinators.conventions"), 303)

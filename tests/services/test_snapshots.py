@@ -1,0 +1,112 @@
+"""Frozen quarterly figures: a closed quarter never changes after purges and erasures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from models import Household, crypto
+from services import households, privacy, reports, snapshots, stats
+from services.errors import Conflict, ValidationError
+from services.stats import Quarter
+from tests import factories
+from tests.conftest import DATA_KEY
+from tests.services.test_stats import build_quarter_world
+
+Q4 = Quarter(2026, 4)
+DEPS = ["59", "62"]
+AFTER = dt.date(2027, 1, 20)
+
+
+@pytest.fixture(autouse=True)
+def _data_key():
+    crypto.configure(DATA_KEY)
+
+
+def _pdf_figures(content: bytes) -> str:
+    """The PDF's text without what is not a figure (the generation date)."""
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(content)).pages)
+    return re.sub(r"\d{2}/\d{2}/\d{4}( \d{2}:\d{2})?", "<date>", text)
+
+
+def _xlsx_figures(content: bytes) -> list[list[object]]:
+    book = load_workbook(io.BytesIO(content))
+    return [[ws.title, *[c.value for row in ws.iter_rows() for c in row]] for ws in book.worksheets]
+
+
+def _page_figures(page: str) -> list[str]:
+    return re.findall(r'<td class="num" data-kind="[a-z]+" data-status="[a-z]+">([^<]*)</td>', page)
+
+
+def test_a_frozen_quarter_is_unchanged_after_a_purge_and_an_erasure(app, db, client, login_as):
+    _world, parts = build_quarter_world(db)
+    committee = factories.create_organisation(db, "committee", departments=DEPS)
+    with app.test_request_context("/"):
+        snapshots.freeze(db, Q4, DEPS, today=AFTER)
+        before = {fmt: reports.build(db, fmt, Q4, DEPS, lang=lang).content
+                  for fmt, lang in (("pdf", "fr"), ("xlsx", "fr"), ("csv", "fr"), ("xlsx", "en"))}
+        live_before = snapshots.dump(stats.quarter_figures(db, Q4, DEPS))
+    db.commit()
+    login_as("committee", organisation=committee)
+    page_before = client.get("/comite/?quarter=2026-Q4&departments=59,62").get_data(as_text=True)
+    assert "Trimestre clos" in page_before and "les chiffres sont identiques" in page_before
+
+    # One household purged (closed long ago by the time the purge runs), another erased.
+    erased = privacy.purge(db, 12, now=dt.datetime(2028, 6, 1, tzinfo=dt.UTC))
+    assert erased
+    households.erase_household(db, parts["q4_59"][3], actor=None)
+    db.commit()
+
+    with app.test_request_context("/"):
+        after = {fmt: reports.build(db, fmt, Q4, DEPS, lang=lang).content
+                 for fmt, lang in (("pdf", "fr"), ("xlsx", "fr"), ("csv", "fr"), ("xlsx", "en"))}
+        live_after = snapshots.dump(stats.quarter_figures(db, Q4, DEPS))
+    # The figures recomputed today did change: without the snapshot the quarter would move.
+    assert live_after != live_before
+    assert after["csv"] == before["csv"]
+    assert _xlsx_figures(after["xlsx"]) == _xlsx_figures(before["xlsx"])
+    assert _pdf_figures(after["pdf"]) == _pdf_figures(before["pdf"])
+    page_after = client.get("/comite/?quarter=2026-Q4&departments=59,62").get_data(as_text=True)
+    assert _page_figures(page_after) == _page_figures(page_before) and _page_figures(page_after)
+    # The difference is counted, never listed.
+    assert re.search(r"Recalculés aujourd&#39;hui, \d+ chiffres diffèrent|Recalculés aujourd'hui, \d+ chiffres",
+                     page_after)
+    assert db.scalar(sa.select(sa.func.count()).select_from(Household)) < 14
+
+
+def test_the_snapshot_holds_no_hidden_value(app, db):
+    build_quarter_world(db)
+    with app.test_request_context("/"):
+        snap = snapshots.freeze(db, Q4, DEPS, today=AFTER)
+    for lang in ("fr", "en"):
+        for table in snap.figures[lang]["tables"]:
+            for row in table["rows"]:
+                for cell in row["cells"]:
+                    if cell["s"] != stats.SHOWN:
+                        assert cell["v"] is None, (table["key"], row["label"])
+    assert {t["title"] for t in snap.figures["en"]["tables"]} != {t["title"] for t in snap.figures["fr"]["tables"]}
+
+
+def test_a_quarter_closes_once_and_only_after_its_end(app, db):
+    with app.test_request_context("/"):
+        with pytest.raises(ValidationError):
+            snapshots.freeze(db, Q4, DEPS, today=dt.date(2026, 12, 20))
+        snapshots.freeze(db, Q4, DEPS, today=AFTER)
+        with pytest.raises(Conflict):
+            snapshots.freeze(db, Q4, DEPS, today=AFTER)
+
+
+def test_the_nightly_job_closes_the_quarter_some_days_after_its_end(app, db):
+    factories.create_organisation(db, "committee", departments=["62", "59"])
+    with app.test_request_context("/"):
+        assert snapshots.committee_scopes(db) == [DEPS]
+        made = snapshots.freeze_due(db, snapshots.committee_scopes(db), today=dt.date(2027, 1, 16), after_days=15)
+        assert [(s.quarter, s.scope) for s in made] == [("2026-Q4", "departments:59,62")]
+        assert snapshots.freeze_due(db, [DEPS], today=dt.date(2027, 1, 17), after_days=15) == []
+    assert snapshots.due_quarters(dt.date(2027, 1, 10), 15) == Quarter(2026, 3)
