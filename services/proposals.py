@@ -643,7 +643,7 @@ def overdue(session: so.Session, *, today: dt.date | None = None) -> list[int]:
         .order_by(Proposal.id))
     days: dict[str, dt.date] = {}
     return [pid for pid, deadline, department in rows
-            if deadline < days.setdefault(department, clock.today(department))]
+            if deadline is not None and deadline < days.setdefault(department, clock.today(department))]
 
 
 def expire(session: so.Session, proposal_id: int, *, base_url: str = "") -> bool:

@@ -28,3 +28,26 @@ def test_proposals_expire_within_the_hour_after_midnight_in_every_territory(app)
     # 04:10 UTC is 00:10 in Guadeloupe and Martinique (UTC-4); 20:10 UTC 00:10 in Réunion (UTC+4).
     for hour in (4, 20, 23, 0):
         assert expiry.validate_datetime(dt.datetime(2026, 12, 1, hour, 10))
+
+
+def test_an_api_request_is_committed_at_the_edge_once_its_view_succeeded(client, db):
+    """The decision view does not commit: the edge does, and the audit trail (written at
+    commit) has the event; a refused request (409) leaves nothing behind."""
+    import sqlalchemy as sa
+
+    from models import AuditEvent, Decision
+    from services import accounts
+    from tests import factories
+
+    association = factories.create_organisation(db, "association")
+    proposal = factories.create_proposal(db, household=factories.create_household(db, association=association))
+    user = factories.create_user(db, "association", organisation=association)
+    headers = {"Authorization": f"Bearer {accounts.create_token(db, user)}"}
+    db.commit()
+    url = f"/api/v1/proposals/{proposal.public_id}/decision"
+    assert client.post(url, headers=headers, json={"decision": "accept"}).status_code == 200
+    assert client.post(url, headers=headers, json={"decision": "accept"}).status_code == 409
+    db.expire_all()
+    assert db.scalars(sa.select(AuditEvent.action).where(AuditEvent.object_id == proposal.public_id)).all() == [
+        "proposal.household_accept"]
+    assert db.scalar(sa.select(sa.func.count()).select_from(Decision)) == 1

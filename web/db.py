@@ -6,7 +6,9 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
+
+API_PREFIX = "/api/"
 
 
 class Database:
@@ -45,9 +47,26 @@ def create_engine(url: str, **kw: Any) -> sa.Engine:
 
 
 def init_app(app: Flask) -> None:
-    """Create the engine and close the request's session at teardown."""
+    """Create the engine, commit the API's requests at one point, close the session at teardown."""
     app.extensions["db"] = Database(app.config["DATABASE_URL"])
     app.teardown_appcontext(close_session)
+    view = app.dispatch_request
+
+    def dispatch_request() -> Any:
+        """One commit point per API request (as Indico's RH.process): the view returned a
+        success, its work is committed here, still inside the request's error handling (a
+        commit that fails answers like any error); an error answer or an exception leaves
+        it to the teardown's rollback. Pages still commit by hand for now."""
+        answer = view()
+        if not request.path.startswith(API_PREFIX):
+            return answer
+        response = app.make_response(answer)
+        session = g.get("db_session")
+        if session is not None and response.status_code < 400:
+            session.commit()
+        return response
+
+    app.dispatch_request = dispatch_request  # type: ignore[method-assign]
 
 
 def get_db() -> Database:

@@ -219,7 +219,6 @@ def decision(proposal_id: str) -> Response:
         raise ValidationError(exc.messages_dict) from exc
     user, db = api_user(), get_session()
     proposal = svc.decide(db, user, proposal_id, base_url=_base_url(), **args)
-    db.commit()
     return jsonify(view(proposal, user))
 
 
@@ -231,5 +230,4 @@ def lease(proposal_id: str) -> Response:
     user, db = api_user(), get_session()
     proposal = svc.decide(db, user, proposal_id, decision="accept", step="lease",
                           base_url=_base_url())
-    db.commit()
     return jsonify(view(proposal, user))

@@ -157,7 +157,6 @@ class Units(MethodView):
         """Create a unit (status draft)"""
         db = get_session()
         unit = units.create_unit(db, _landlord(), data, actor=api_user())
-        db.commit()
         return unit
 
 
@@ -178,7 +177,6 @@ class UnitById(MethodView):
         """Edit some fields of a unit (draft, published or withdrawn)"""
         db = get_session()
         unit = units.update_unit(db, _own_unit(unit_id, for_update=True), data, actor=api_user())
-        db.commit()
         return unit
 
 
@@ -189,7 +187,6 @@ def publish(unit_id: str):  # type: ignore[no-untyped-def]
     """Publish a unit: draft (or withdrawn) to published"""
     db = get_session()
     unit = units.publish_unit(db, _own_unit(unit_id, for_update=True), actor=api_user())
-    db.commit()
     return unit
 
 
@@ -214,7 +211,6 @@ def publish_many(data: dict[str, Any]):  # type: ignore[no-untyped-def]
     """Publish several draft units at once: all or none (404 if one is not yours, 409 if one is not a draft)"""
     db = get_session()
     published = units.publish_units(db, _landlord(), data["units"], actor=api_user())
-    db.commit()
     return {"published": len(published), "units": published}
 
 
@@ -227,7 +223,6 @@ def withdraw(unit_id: str):  # type: ignore[no-untyped-def]
     db = get_session()
     unit = units.withdraw_unit(db, _own_unit(unit_id, for_update=True), actor=api_user(),
                                base_url=public_url())
-    db.commit()
     return unit
 
 
@@ -254,5 +249,4 @@ def import_units(files: dict[str, Any]):  # type: ignore[no-untyped-def]
         summary = units.import_units(db, _landlord(), upload.filename or "", upload.read(), actor=api_user())
     except ImportRejected as exc:
         abort(422, messages={"rows": [e.as_dict() for e in exc.rows]})
-    db.commit()
     return summary_json(summary)
