@@ -10,6 +10,7 @@ from models.committee import FollowUpAction, ReviewNote
 from models.conventions import Commitment, Convention, QuarterSnapshot, TrainingRecord
 from models.housing import Household, Unit
 from models.notifications import Notification, OutboxEmail
+from models.offers import RefusedOffer, RehousingRequest
 from models.runs import Decision, MatchRun, Proposal
 
 __all__ = [
@@ -28,6 +29,8 @@ __all__ = [
     "OutboxEmail",
     "Proposal",
     "QuarterSnapshot",
+    "RefusedOffer",
+    "RehousingRequest",
     "ReviewNote",
     "TrainingRecord",
     "Unit",

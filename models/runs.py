@@ -201,6 +201,8 @@ class Proposal(Base):
     components: so.Mapped[dict[str, float]] = so.mapped_column(sa.JSON)
     status: so.Mapped[str] = so.mapped_column(sa.String(24), default="review")
     drop_reason: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    # Why a coordinator made this direct match (origin `direct`): shown to the committee.
+    origin_reason: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     commission_rank: so.Mapped[int | None]
     deadline: so.Mapped[dt.date | None]
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)

@@ -693,7 +693,10 @@ def build_instance(session: so.Session, run: MatchRun, as_of: dt.date) -> BuiltI
     lock_rows = session.execute(
         sa.select(Proposal.unit_id, Proposal.household_id, Proposal.status)
         .join(Unit, Unit.id == Proposal.unit_id)
-        .where(Proposal.status.in_(LOCKING_STATUSES), Unit.department.in_(sorted(departments)),
+        # Only a run's own pairs: a candidacy, an offer or a direct match keeps its unit and
+        # household `proposed`, out of the run (taken), until it is decided.
+        .where(Proposal.status.in_(LOCKING_STATUSES), Proposal.origin == "run",
+               Unit.department.in_(sorted(departments)),
                Unit.status.in_(("published", "proposed")),
                sa.select(Household.id).where(Household.id == Proposal.household_id,
                                              Household.status.in_(("active", "proposed"))).exists())

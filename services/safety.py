@@ -52,9 +52,17 @@ def _household_dict(household: Household) -> dict[str, Any]:
 def broken_rules(proposal: Proposal, as_of: dt.date | None = None,
                  policy: dict[str, Any] | None = None) -> list[str]:
     """The hard rules this proposal breaks today, with the policy of the run that made it
-    (a proposal made outside a run: `policy`, else the solver's defaults)."""
+    (a proposal made outside a run: `policy`, else its territory's, as when the offer board
+    checked it)."""
     if policy is None:
-        policy = (proposal.run.policy if proposal.run is not None else None) or {}
+        if proposal.run is not None:
+            policy = proposal.run.policy or {}
+        else:
+            from services import offers
+
+            session = so.object_session(proposal)
+            assert session is not None
+            policy = offers._matching_policy(offers.policy_for(session, proposal.unit.department))
     instance = instance_from_dict({
         "format": "passerelle.instance/1",
         "as_of": (as_of or clock.today(proposal.unit.department)).isoformat(),

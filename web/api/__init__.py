@@ -22,7 +22,7 @@ def docs():  # type: ignore[no-untyped-def]
 
 def init_app(app: Flask) -> None:
     """Register the API and its blueprints."""
-    from web.api import auth, households, me, proposals, runs, stats, units
+    from web.api import auth, households, me, offers, proposals, runs, stats, units
 
     app.config.setdefault("API_SPEC_OPTIONS", {})
     app.config["API_SPEC_OPTIONS"].update(
@@ -43,7 +43,7 @@ def init_app(app: Flask) -> None:
         }
     )
     api.init_app(app)
-    for blp in (me.blp, units.blp, runs.blp, households.blp, proposals.blp, stats.blp):
+    for blp in (me.blp, units.blp, runs.blp, households.blp, proposals.blp, stats.blp, offers.blp):
         register(blp)
     app.register_blueprint(docs_bp)
     auth.init_app(app)
