@@ -142,7 +142,6 @@ def candidacies() -> tuple[Response, int]:
     """Put one of the association's households forward on a published unit"""
     args, user, db = _body(CandidacyArgs()), api_user(), get_session()
     proposal = svc.put_forward(db, user, unit_id=args["unit"], household_id=args["household"])
-    db.commit()
     return _created(proposal, user)
 
 
@@ -160,7 +159,6 @@ class Requests(MethodView):
         """Post an anonymised rehousing request for one of the association's active households"""
         args, user, db = _body(RequestArgs()), api_user(), get_session()
         row = svc.post_request(db, user, household_id=args["household"], message=args["message"])
-        db.commit()
         return jsonify(_request_json(row, user)), 201
 
 
@@ -173,9 +171,10 @@ def request_offers(request_id: str) -> tuple[Response, int]:
     try:
         proposal = svc.offer_on_request(db, user, request_id=request_id, unit_id=args["unit"])
     except svc.RefusedOfferError:
-        db.commit()  # the refusal is kept for the coordinator
+        # An error answer is rolled back at the edge: the refusal is kept for the
+        # coordinator, so it is committed here.
+        db.commit()
         raise
-    db.commit()
     return _created(proposal, user)
 
 
@@ -187,5 +186,4 @@ def direct() -> tuple[Response, int]:
     args, user, db = _body(DirectArgs()), api_user(), get_session()
     proposal = svc.direct_match(db, user, unit_id=args["unit"], household_id=args["household"],
                                 reason=args["reason"])
-    db.commit()
     return _created(proposal, user)
