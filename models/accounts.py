@@ -112,5 +112,7 @@ class ApiToken(Base):
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     last_used_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     revoked_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    # After this instant the token no longer works (NULL: a token made before expiry existed).
+    expires_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
 
     user: so.Mapped[User] = so.relationship()

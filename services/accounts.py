@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from pathlib import Path
 
 import pyotp
@@ -120,10 +121,21 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def email_key(email: str) -> str:
+    """The spelling-independent key of an address (rate limits): NFKC, casefolded, stripped.
+
+    Full-width letters ("ａｌｉｃｅ"), compatibility forms and case all give one key, so an
+    attacker cannot earn a fresh rate-limit bucket by respelling the same address.
+    """
+    return unicodedata.normalize("NFKC", email or "").casefold().strip()
+
+
 def normalise_email(email: str) -> str:
-    """The canonical, lower-case form of an e-mail address, or a ValidationError."""
+    """The canonical, lower-case form of an e-mail address (after NFKC), or a ValidationError."""
     try:
-        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+        # NFKC first: a full-width spelling of an address is that address, not a new account.
+        email = unicodedata.normalize("NFKC", email or "").strip()
+        return validate_email(email, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise ValidationError(_l("Adresse e-mail invalide."), field="email") from exc
 
@@ -214,15 +226,32 @@ def is_locked(user: User, now: dt.datetime | None = None) -> bool:
 
 
 def register_failure(session: so.Session, user: User, now: dt.datetime | None = None) -> None:
-    """Count one failed attempt on this account; the MAX_FAILURES-th within the window locks it."""
+    """Count one failed attempt on this account; the MAX_FAILURES-th within the window locks it.
+
+    One conditional UPDATE ... RETURNING computes the count in the database: concurrent
+    failures each add one (read-modify-write in Python lost updates: ten wrong passwords at
+    once counted as one or two and never locked). A locked account counts nothing more.
+    """
     now = now or utcnow()
-    if user.last_failed_login_at is None or now - user.last_failed_login_at > FAILURE_WINDOW:
-        user.failed_logins = 0
-    user.failed_logins += 1
-    user.last_failed_login_at = now
-    if user.failed_logins >= MAX_FAILURES and not is_locked(user, now):
-        user.locked_until = now + LOCK_DURATION
+    stale = sa.or_(User.last_failed_login_at.is_(None), User.last_failed_login_at < now - FAILURE_WINDOW)
+    count = sa.case((stale, 1), else_=User.failed_logins + 1)
+    row = session.execute(
+        sa.update(User)
+        .where(User.id == user.id, sa.or_(User.locked_until.is_(None), User.locked_until <= now))
+        .values(failed_logins=count, last_failed_login_at=now,
+                locked_until=sa.case((count >= MAX_FAILURES, now + LOCK_DURATION), else_=User.locked_until))
+        .returning(User.failed_logins)
+        .execution_options(synchronize_session=False)
+    ).first()
+    session.expire(user, ["failed_logins", "last_failed_login_at", "locked_until"])
+    if row is not None and row[0] >= MAX_FAILURES:
+        # The WHERE saw it unlocked, so this very update locked it.
         audit.record(session, "user.lock", actor=None, object_type="user", object_id=str(user.id))
+
+
+def _fresh_lock_state(session: so.Session, user: User) -> None:
+    """Re-read the lock columns under a row lock: the decision uses the committed count."""
+    session.refresh(user, ["failed_logins", "last_failed_login_at", "locked_until"], with_for_update=True)
 
 
 def _clear_failures(user: User) -> None:
@@ -249,7 +278,7 @@ def authenticate(session: so.Session, email: str, password: str,
         # Always verify, even for an unknown or locked account: the answer takes the same time.
         _hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
-        if user is not None and not is_locked(user, now):
+        if user is not None:
             register_failure(session, user, now)
         audit.record(session, "login", actor=user, object_type="user", object_id=object_id,
                      outcome="failure")
@@ -258,6 +287,9 @@ def authenticate(session: so.Session, email: str, password: str,
         audit.record(session, "login", actor=user, object_type="user", object_id=object_id,
                      outcome="failure")
         return None
+    # The row read before the (slow) password check may be stale: failures committed since
+    # by concurrent attempts count, and none can slip in until this transaction ends.
+    _fresh_lock_state(session, user)
     if is_locked(user, now):
         # The right password does not open a locked account: a guesser learns nothing.
         audit.record(session, "login", actor=user, object_type="user", object_id=object_id,
@@ -344,6 +376,8 @@ def confirm_totp_enrolment(session: so.Session, user: User, code: str,
 def verify_totp(session: so.Session, user: User, code: str, now: dt.datetime | None = None) -> bool:
     """Check the second-factor code of a login; failures count towards the account lock."""
     now = now or utcnow()
+    if user.active and has_totp(user):
+        _fresh_lock_state(session, user)
     if not user.active or not has_totp(user) or is_locked(user, now):
         audit.record(session, "login", actor=user, object_type="user", object_id=str(user.id),
                      outcome="denied")
@@ -378,6 +412,7 @@ def reset_totp(session: so.Session, user: User, *, actor: User | None) -> None:
     user.totp_confirmed_at = None
     user.totp_last_step = None
     end_sessions(user)
+    revoke_tokens(session, user)
     audit.record(session, "user.totp_reset", actor=actor, object_type="user", object_id=str(user.id))
 
 
@@ -391,6 +426,8 @@ def change_password(session: so.Session, user: User, current: str, new: str) -> 
         ) from exc
     user.password_hash = hash_password(new)
     end_sessions(user)
+    # Whoever knew the old password may have made a token with it: none survives.
+    revoke_tokens(session, user)
     audit.record(session, "user.password_change", actor=user, object_type="user",
                  object_id=str(user.id))
 
@@ -407,6 +444,8 @@ def set_active(session: so.Session, user: User, active: bool, *, actor: User | N
     user.active = active
     if not active:
         end_sessions(user)
+        # Revoked, not merely unusable while disabled: re-enabling brings none back.
+        revoke_tokens(session, user)
     else:
         _clear_failures(user)
     audit.record(session, "user.enable" if active else "user.disable", actor=actor,
@@ -474,10 +513,24 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: so.Session, user: User) -> str:
-    """A new API token for the user; only its hash is kept, so it is shown once."""
+DEFAULT_TOKEN_LIFETIME_DAYS = 90
+
+
+def create_token(session: so.Session, user: User, *,
+                 lifetime_days: int = DEFAULT_TOKEN_LIFETIME_DAYS) -> str:
+    """A new API token for the user, valid `lifetime_days`; only its hash is kept (shown once).
+
+    A user whose role requires a second factor gets a token only once it is set up: a token
+    is a way in without the code, so it must belong to someone who passed it.
+    """
+    if not user.active:
+        raise Forbidden(_l("Ce compte est désactivé."), field="email")
+    if needs_totp_enrolment(user):
+        raise Forbidden(_l("Activez d'abord la double authentification : elle est obligatoire pour ce rôle."),
+                        field="email")
     token = "pst_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user=user, token_hash=_token_hash(token), prefix=token[:12]))
+    session.add(ApiToken(user=user, token_hash=_token_hash(token), prefix=token[:12],
+                         expires_at=utcnow() + dt.timedelta(days=lifetime_days)))
     session.flush()
     audit.record(session, "token.create", actor=user, object_type="user", object_id=str(user.id))
     return token
@@ -490,13 +543,49 @@ def user_for_token(session: so.Session, token: str) -> User | None:
             ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None)
         )
     )
+    now = utcnow()
     if row is None or not row.user.active:
         return None
-    now = utcnow()
+    if row.expires_at is not None and row.expires_at <= now:
+        return None
+    if needs_totp_enrolment(row.user):
+        # Her second factor was reset (or her role now requires one): no way around the code.
+        return None
     # Writing last_used_at on every call would serialise all API traffic on one row.
     if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=5):
         row.last_used_at = now
     return row.user
+
+
+def revoke_tokens(session: so.Session, user: User) -> int:
+    """Revoke every live token of the user; how many."""
+    result = session.execute(
+        sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow()).execution_options(synchronize_session=False)
+    )
+    count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if count:
+        audit.record(session, "token.revoke", actor=None, object_type="user", object_id=str(user.id))
+    return count
+
+
+def list_tokens(session: so.Session, user: User) -> list[ApiToken]:
+    """The user's tokens, newest first (revoked and expired ones included, marked as such)."""
+    return list(session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    ))
+
+
+def revoke_token(session: so.Session, user: User, token_id: int) -> ApiToken:
+    """Revoke one of the user's own tokens (another user's answers NotFound)."""
+    row = session.scalar(sa.select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id))
+    if row is None:
+        raise NotFound(_l("Jeton introuvable."), field="id")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record(session, "token.revoke", actor=user, object_type="user", object_id=str(user.id))
+    session.flush()
+    return row
 
 
 def get_user_by_email(session: so.Session, email: str) -> User:

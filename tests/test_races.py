@@ -18,7 +18,6 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from models import ApiToken, Decision, Proposal, Unit, utcnow
-from services import accounts
 from tests import factories
 from tests.helpers import app_on_scratch_database
 
@@ -44,7 +43,7 @@ def _setup(app: Any, candidates: int) -> tuple[str, list[str]]:
     with app.app_context(), so.Session(engine) as db:
         landlord = factories.create_organisation(db, "landlord")
         user = factories.create_user(db, "landlord", organisation=landlord)
-        token = accounts.create_token(db, user)
+        token = factories.create_token(db, user)
         # A token used a moment ago is not written again: the requests do not queue on its row.
         db.execute(sa.update(ApiToken).values(last_used_at=utcnow()))
         unit = factories.create_unit(db, landlord=landlord)

@@ -19,7 +19,6 @@ import sqlalchemy.orm as so
 
 from models import ApiToken, MatchRun, utcnow
 from models.runs import MatchRunLock
-from services import accounts
 from tests import factories
 from tests.helpers import app_on_scratch_database
 from web.jobs import get_jobs
@@ -44,7 +43,7 @@ def live_app(database_url: str, tmp_path: Any) -> Iterator[Any]:
 def _token(app: Any) -> str:
     with app.app_context(), so.Session(app.extensions["db"].engine) as db:
         org = factories.create_organisation(db, "coordinator", departments=["59", "62"])
-        token = accounts.create_token(db, factories.create_user(db, "coordinator", organisation=org))
+        token = factories.create_token(db, factories.create_user(db, "coordinator", organisation=org))
         # A token used a moment ago is not written again: the requests do not queue on its row.
         db.execute(sa.update(ApiToken).values(last_used_at=utcnow()))
         db.commit()

@@ -24,7 +24,7 @@ import sqlalchemy.orm as so
 import models
 from models import MatchRun, Proposal, utcnow
 from models.runs import MatchRunLock
-from services import accounts, runs
+from services import runs
 from tests import factories
 from tests.conftest import DATA_KEY, make_config
 from tests.helpers import scratch_database
@@ -61,7 +61,7 @@ def _scenario(app: Any) -> tuple[models.User, str]:
     with app.app_context(), so.Session(app.extensions["db"].engine, expire_on_commit=False) as db:
         org = factories.create_organisation(db, "coordinator", departments=["59"])
         user = factories.create_user(db, "coordinator", organisation=org)
-        token = accounts.create_token(db, user)
+        token = factories.create_token(db, user)
         landlord = factories.create_organisation(db, "landlord")
         association = factories.create_organisation(db, "association")
         for rooms in (2, 3, 4):

@@ -107,7 +107,7 @@ def create_token(email: str) -> None:
         user = accounts.get_user_by_email(db, email)
         if not user.active:
             raise click.BadParameter("this account is disabled", param_hint="--email")
-        token = accounts.create_token(db, user)
+        token = accounts.create_token(db, user, lifetime_days=int(current_app.config["TOKEN_LIFETIME_DAYS"]))
     db.commit()
     click.echo(token)
 

@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "LANGUAGES": ["fr", "en"],
     "PAGE_SIZE": 25,
     "PROPOSAL_REPLY_DAYS": 10,
+    "TOKEN_LIFETIME_DAYS": 90,  # an API token stops working this long after it was made
     "IDLE_TIMEOUT_MINUTES": 30,
     "ABSOLUTE_TIMEOUT_HOURS": 12,
     "RATELIMIT_STORAGE_URI": "memory://",

@@ -12,7 +12,6 @@ import pytest
 from flask import Flask, request
 from flask.testing import FlaskClient
 
-from services import accounts
 from tests import factories
 from tests.conftest import AuthActions, enrol_totp
 from tests.querycount import count_queries
@@ -37,7 +36,7 @@ def _token(db, role: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
     user = factories.create_user(db, role=role)
     db.commit()
     enrol_totp(db, user.email)  # roles that need a second factor can use the API only with one
-    token = accounts.create_token(db, user)
+    token = factories.create_token(db, user)
     db.commit()
     return {"Authorization": f"Bearer {token}"}
 

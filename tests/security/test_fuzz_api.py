@@ -16,7 +16,6 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from services import accounts
 from tests import factories
 
 pytestmark = pytest.mark.slow
@@ -44,7 +43,7 @@ def tokens(app, db, api_schema):  # type: ignore[no-untyped-def]
     result = {}
     for role in ROLES:
         user = factories.create_user(db, role=role, organisation=app.config["fuzz_orgs"].get(role))
-        result[role] = accounts.create_token(db, user)
+        result[role] = factories.create_token(db, user)
     db.commit()
     return result
 

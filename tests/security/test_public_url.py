@@ -7,7 +7,6 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from models import OutboxEmail
-from services import accounts
 from tests import factories
 from web import create_app
 from web.cli import main
@@ -23,7 +22,7 @@ def app_config():  # type: ignore[no-untyped-def]
 
 
 def _decide_with_forged_host(client, db, path: str, body: dict, user) -> None:  # type: ignore[no-untyped-def]
-    token = accounts.create_token(db, user)
+    token = factories.create_token(db, user)
     db.commit()
     r = client.post("/api/v1" + path, json=body, headers={
         "Authorization": f"Bearer {token}", "Host": EVIL, "X-Forwarded-Host": EVIL})

@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from services import accounts
 from tests import factories
 from tests.conftest import DATA_KEY, PASSWORD, make_config
 from web import access
@@ -90,7 +89,7 @@ def test_forms_need_the_csrf_token(csrf_on, client, db):
 
 def test_session_api_calls_need_the_csrf_header_bearer_calls_do_not(csrf_on, client, db):
     user = factories.create_user(db, role="association")
-    token = accounts.create_token(db, user)
+    token = factories.create_token(db, user)
     db.commit()
     login_token = _csrf(client.get("/connexion").get_data(as_text=True))
     client.post("/connexion", data={"email": user.email, "password": PASSWORD, "csrf_token": login_token})
@@ -103,7 +102,7 @@ def test_session_api_calls_need_the_csrf_header_bearer_calls_do_not(csrf_on, cli
     assert with_header.status_code == 422  # past CSRF: the empty body is refused field by field
     # A bearer token is not sent by browsers on their own: no CSRF token needed.
     bearer = factories.create_user(db, role="association")
-    bearer_token = accounts.create_token(db, bearer)
+    bearer_token = factories.create_token(db, bearer)
     db.commit()
     fresh = client.application.test_client()
     r = fresh.post("/api/v1/households", json={}, headers={"Authorization": f"Bearer {bearer_token}"})
@@ -146,7 +145,7 @@ def test_pages_with_personal_data_are_not_cached(client, login_as, role):
 
 def test_api_answers_are_not_cached_even_with_a_token(client, db):
     user = factories.create_user(db, role="landlord")
-    token = accounts.create_token(db, user)
+    token = factories.create_token(db, user)
     db.commit()
     r = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"

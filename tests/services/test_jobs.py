@@ -18,7 +18,6 @@ import sqlalchemy.orm as so
 import matching
 import models
 from models import MatchRun, Proposal
-from services import accounts
 from tests import factories
 from tests.conftest import make_config
 from tests.helpers import scratch_database
@@ -63,7 +62,7 @@ def _setup(app: Any) -> str:
     """A coordinator's token, two units and three households in the Nord."""
     with app.app_context(), so.Session(app.extensions["db"].engine) as db:
         org = factories.create_organisation(db, "coordinator", departments=["59"])
-        token = accounts.create_token(db, factories.create_user(db, "coordinator", organisation=org))
+        token = factories.create_token(db, factories.create_user(db, "coordinator", organisation=org))
         landlord = factories.create_organisation(db, "landlord")
         association = factories.create_organisation(db, "association")
         factories.create_unit(db, landlord=landlord)

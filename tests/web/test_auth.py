@@ -127,7 +127,7 @@ def test_password_is_argon2id(db):
 
 def test_bearer_token(client, db):
     user = factories.create_user(db, role="association")
-    token = accounts.create_token(db, user)
+    token = factories.create_token(db, user)
     db.commit()
     r = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200

@@ -7,7 +7,7 @@ import pytest
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
-from services import accounts, notifications, profiles, runs
+from services import notifications, profiles, runs
 from tests import factories
 from web import formatting
 
@@ -90,7 +90,7 @@ def test_a_run_error_is_shown_in_french_to_a_french_speaking_coordinator(client,
 ])
 def test_the_api_gives_a_run_error_as_a_stable_code_and_words_in_the_callers_language(client, db, failed_run,
                                                                                      language, message):
-    token = accounts.create_token(db, coordinator(db, "fr"))
+    token = factories.create_token(db, coordinator(db, "fr"))
     db.commit()
     body = client.get(f"/api/v1/match-runs/{failed_run.public_id}",
                       headers={"Authorization": f"Bearer {token}", "Accept-Language": language}).json
@@ -99,7 +99,7 @@ def test_the_api_gives_a_run_error_as_a_stable_code_and_words_in_the_callers_lan
 
 def test_a_run_without_error_has_no_error_code(client, db):
     run = factories.create_run(db, status="succeeded")
-    token = accounts.create_token(db, coordinator(db, "fr"))
+    token = factories.create_token(db, coordinator(db, "fr"))
     db.commit()
     body = client.get(f"/api/v1/match-runs/{run.public_id}", headers={"Authorization": f"Bearer {token}"}).json
     assert (body["error_code"], body["error"]) == (None, None)

@@ -44,7 +44,7 @@ def home_url() -> str:
 
 def _login_account_key() -> str:
     """Rate-limit key of the account a login names (the same for every spelling of the address)."""
-    return "login-account:" + (request.form.get("email") or "").strip().lower()[:254]
+    return "login-account:" + accounts.email_key(request.form.get("email") or "")[:254]
 
 
 def _code_account_key() -> str:

@@ -10,7 +10,6 @@ import pytest
 import sqlalchemy as sa
 
 from models import AuditEvent, Household
-from services import accounts
 from tests import factories
 from tests.services.test_households import valid
 
@@ -41,7 +40,7 @@ def referent(db, association):
 
 
 def caller_for(client, db, user):
-    token = accounts.create_token(db, user)
+    token = factories.create_token(db, user)
     db.commit()
     return Caller(client, token)
 

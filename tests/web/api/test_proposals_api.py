@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import OutboxEmail
-from services import accounts, profiles
+from services import profiles
 from tests import factories
 
 
@@ -18,7 +18,7 @@ class Caller:
 
     def __init__(self, client, db, user):  # type: ignore[no-untyped-def]
         self.client, self.user = client, user
-        self.headers = {"Authorization": f"Bearer {accounts.create_token(db, user)}"}
+        self.headers = {"Authorization": f"Bearer {factories.create_token(db, user)}"}
         db.commit()
 
     def get(self, path):  # type: ignore[no-untyped-def]

@@ -8,7 +8,6 @@ import pytest
 import sqlalchemy as sa
 
 from models import MatchRun, Proposal
-from services import accounts
 from tests import factories
 
 
@@ -17,7 +16,7 @@ class Caller:
 
     def __init__(self, client, db, user):  # type: ignore[no-untyped-def]
         self.client, self.user = client, user
-        self.headers = {"Authorization": f"Bearer {accounts.create_token(db, user)}"}
+        self.headers = {"Authorization": f"Bearer {factories.create_token(db, user)}"}
         db.commit()
 
     def __getattr__(self, method):  # type: ignore[no-untyped-def]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from models import crypto
-from services import accounts
 from tests import factories
 from tests.conftest import DATA_KEY
 from tests.services.test_stats import build_quarter_world
@@ -20,7 +19,7 @@ def headers(db, role, departments=("59", "62")):
     kind = "coordinator" if role == "admin" else role
     org = factories.create_organisation(db, kind, departments=list(departments))
     user = factories.create_user(db, role, organisation=org)
-    token = accounts.create_token(db, user)
+    token = factories.create_token(db, user)
     db.commit()
     return {"Authorization": f"Bearer {token}"}
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from matching import geo
 from models import AuditEvent, Unit
-from services import accounts, units
+from services import units
 from tests import factories
 
 NEW = {"reference": "LMH-001", "commune": "59350", "rooms": 3, "rent": 412.5, "charges": 85,
@@ -24,7 +24,7 @@ class Caller:
 
     def __init__(self, client, db, user):  # type: ignore[no-untyped-def]
         self.client, self.user = client, user
-        self.headers = {"Authorization": f"Bearer {accounts.create_token(db, user)}"}
+        self.headers = {"Authorization": f"Bearer {factories.create_token(db, user)}"}
         db.commit()
 
     def __getattr__(self, method):  # type: ignore[no-untyped-def]
