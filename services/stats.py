@@ -32,15 +32,16 @@ Departments
     Counts of households use the household's department: the housed unit's department
     when she is housed, otherwise the departments of her search area (its departments
     and its communes' departments), otherwise her association's departments. She counts
-    in exactly one department, the first (in code order) of those that are selected,
-    so that department rows add up to the totals. Counts of proposals, decisions and
-    units use the unit's department.
+    in exactly one department, the first of hers in code order, whatever the selection
+    (a fixed partition): a selection's count is the sum of its departments' counts.
+    Counts of proposals, decisions and units use the unit's department.
 
 The poorest quartile
     ``lowest_quartile_income`` (setting ``LOWEST_QUARTILE_INCOME``, euros per month)
     decides who is in the poorest quartile. When it is not set, it is the first
-    quartile of the monthly incomes of the households active during the quarter in the
-    selected departments (statistics.quantiles, "inclusive" method); a household whose
+    quartile of the monthly incomes of the households active during the quarter in all
+    departments (statistics.quantiles, "inclusive" method: one threshold for every
+    selection, so that the counts stay additive); a household whose
     income is strictly below it is in the poorest quartile. The target (setting
     ``QPV_LOWEST_QUARTILE_TARGET``, default 25 %) applies to leases of units outside QPV.
 
@@ -54,6 +55,12 @@ Small counts (see :func:`suppress`)
        until no group has exactly one hidden member.
     3. Derived figures (shares, medians, percentiles) are hidden when a count they are
        computed from is hidden, and delays when fewer than 5 households are behind them.
+    4. Selections of several departments: rules 1-3 are applied to each department's own
+       figures first; then a selection's count is shown only when every one of its
+       departments' counts is shown, and when hidden it reads "(s)" whatever its size. Every
+       count any selection shows is thus a sum of counts that the single departments show,
+       so comparing selections (or a selection with its departments) recomputes nothing
+       that is hidden (docs/SECURITY.md, tests/services/test_differencing.py).
     Known limit: reports of successive quarters of a year can be compared (year to
     date minus the previous report's year to date); the committee keeps its reports
     among its members.
@@ -62,6 +69,7 @@ Small counts (see :func:`suppress`)
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import re
 import statistics
@@ -259,6 +267,8 @@ class Figures:
     tables: list[Table]
     facts: dict[str, Any] = field(default_factory=dict)
     suppressed: bool = False
+    # Raw figures of each department of a multi-department selection (dropped by suppress).
+    parts: dict[str, Figures] = field(default_factory=dict)
 
     def table(self, key: str) -> Table:
         return next(t for t in self.tables if t.key == key)
@@ -280,18 +290,45 @@ def require_suppressed(figures: Figures) -> Figures:
 
 def suppress(figures: Figures) -> Figures:
     """A copy of the figures with small counts hidden (rules in the module docstring)."""
-    out = copy.deepcopy(figures)
+    parts = [suppress(p) for p in figures.parts.values()]
+    out = copy.deepcopy(dataclasses.replace(figures, parts={}))
     for table in out.tables:
-        suppress_table(table)
+        hidden = _hidden_in_parts(table, parts)
+        suppress_table(table, inherited=hidden)
     out.suppressed = True
     return out
 
 
-def suppress_table(table: Table) -> Table:
-    """Apply primary, secondary and derived suppression to one table, in place."""
+def _hidden_in_parts(table: Table, parts: list[Figures]) -> set[tuple[str, int]] | None:
+    """(row key, column) of the counts hidden in at least one department (None: not a selection)."""
+    if not parts:
+        return None
+    hidden: set[tuple[str, int]] = set()
+    for part in parts:
+        own = part.table(table.key)
+        for row in own.rows:
+            for c, cell in enumerate(row.cells):
+                if cell.kind == COUNT and not cell.shown:
+                    hidden.add((row.key, c))
+    return hidden
+
+
+def suppress_table(table: Table, inherited: set[tuple[str, int]] | None = None) -> Table:
+    """Apply primary, secondary and derived suppression to one table, in place.
+
+    ``inherited`` (a selection of several departments): the (row key, column) of the counts
+    hidden in one of its departments. Each of the selection's counts is the sum of its
+    departments' (a fixed partition); it is shown only when all of them are, and a hidden one
+    reads "(s)" whatever its size, so that a selection never tells more than its departments.
+    """
     for row in table.rows:
-        for cell in row.cells:
-            if cell.kind == COUNT and isinstance(cell.value, int) and 0 < cell.value < SMALL:
+        for c, cell in enumerate(row.cells):
+            if cell.kind != COUNT or not isinstance(cell.value, int):
+                continue
+            if inherited is not None:
+                if (row.key, c) in inherited or 0 < cell.value < SMALL:
+                    cell.status = MASKED
+            elif 0 < cell.value < SMALL:
                 cell.status = SMALL_COUNT
     changed = True
     while changed:
@@ -502,14 +539,28 @@ class _Data:
                 h.leased_at = at
                 h.departments = [dep]
         for h in households.values():
-            h.home = next((d for d in h.departments if d in selected), None)
-        self.households = [h for h in households.values() if h.home is not None]
+            # A fixed partition: her department does not depend on the selection (the first of
+            # hers in code order), so that a selection's counts are the sums of its departments'.
+            h.home = h.departments[0] if h.departments else None
+        # Everyone, whatever the selection: the poorest quartile's threshold is the platform's.
+        self.everyone = list(households.values())
+        self.households = [h for h in households.values() if h.home in selected]
         self.decisions = [d for d in self.decisions if d.unit_department in selected]
         self.releases = [r for r in self.releases if r[2] in selected]
         self.units = session.execute(
             sa.select(Unit.id, Unit.landlord_id, Unit.department, Unit.published_at)
             .where(Unit.department.in_(departments))
         ).all()
+
+    def only(self, department: str) -> _Data:
+        """The same data restricted to one department of the selection (no new query)."""
+        part = copy.copy(self)
+        part.departments = [department]
+        part.households = [h for h in self.households if h.home == department]
+        part.decisions = [d for d in self.decisions if d.unit_department == department]
+        part.releases = [r for r in self.releases if r[2] == department]
+        part.units = [u for u in self.units if u.department == department]
+        return part
 
 
 # --------------------------------------------------------------------------- computing
@@ -555,7 +606,7 @@ def resolve_departments(departments: Iterable[str] | str | None, allowed: Iterab
 
 def lowest_quartile_income(data: _Data, period: Period, setting: float | None) -> tuple[float | None, int]:
     """The poorest-quartile threshold (setting, else first quartile of active households' incomes)."""
-    active = [h.income for h in data.households if _active(h, period)]
+    active = [h.income for h in data.everyone if _active(h, period)]
     if setting is not None:
         return float(setting), len(active)
     if not active:
@@ -639,8 +690,21 @@ def quarter_figures(session: so.Session, quarter: Quarter, departments: list[str
 
 def compute(session: so.Session, quarter: Quarter, departments: list[str], *,
             lowest_quartile_setting: float | None = None, qpv_target: float = DEFAULT_QPV_TARGET) -> Figures:
-    """The raw tables (NOT for display: :func:`quarter_figures` suppresses them)."""
+    """The raw tables (NOT for display: :func:`quarter_figures` suppresses them).
+
+    For a selection of several departments, ``parts`` holds each department's raw figures:
+    :func:`suppress` hides a selection's count whenever one of its departments' is hidden.
+    """
     data = _Data(session, departments)
+    figures = _compute(data, quarter, departments, lowest_quartile_setting, qpv_target)
+    if len(departments) > 1:
+        figures.parts = {d: _compute(data.only(d), quarter, [d], lowest_quartile_setting, qpv_target)
+                         for d in departments}
+    return figures
+
+
+def _compute(data: _Data, quarter: Quarter, departments: list[str], lowest_quartile_setting: float | None,
+             qpv_target: float) -> Figures:
     q, prev, ytd = quarter.period(), quarter.previous().period(), quarter.year_to_date()
     periods = [q, prev, ytd]
     cols = [p.label for p in periods]

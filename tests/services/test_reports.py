@@ -41,9 +41,10 @@ def test_csv_is_semicolon_utf8_with_bom_and_has_no_small_count(db, ctx, quarter_
     rows = list(csv.reader(io.StringIO(report.content.decode("utf-8-sig")), delimiter=";"))
     assert rows[0] == ["tableau", "ligne", "colonne", "valeur"]
     by_key = {(r[0], r[1], r[2]): r[3] for r in rows[1:]}
-    assert by_key[("Le trimestre en chiffres", "Demandes déposées (ménages activés)", "T4 2026")] == "8"
-    assert by_key[("Par département (trimestre)", "62 Pas-de-Calais", "Demandes déposées")] == "< 5"
-    assert by_key[("Par département (trimestre)", "59 Nord", "Demandes déposées")] == "(s)"
+    assert by_key[("Le trimestre en chiffres", "Demandes déposées (ménages activés)", "T4 2026")] == "(s)"
+    # 62's 2 is hidden, and so is every count of the selection that includes it (see test_differencing).
+    assert by_key[("Par département (trimestre)", "62 Pas-de-Calais", "Demandes déposées")] == "(s)"
+    assert by_key[("Par département (trimestre)", "59 Nord", "Demandes déposées")] == "6"  # as 59 alone shows it
     # French decimals: the year-to-date P90 lease delay is 215,5 days.
     p90 = by_key[("Délais depuis l'activation de la demande", "Jusqu'au bail signé — T4 2026",
                   "90e centile (jours)")]
@@ -65,10 +66,10 @@ def test_xlsx_has_one_sheet_per_table_and_no_small_count(db, ctx, quarter_world)
     assert len(wb.sheetnames) == 1 + len(figures.tables)
     head = wb[wb.sheetnames[1]]
     assert head["A1"].value == "Le trimestre en chiffres"
-    assert [c.value for c in head[3]] == ["Demandes déposées (ménages activés)", 8, 5, 14]
+    assert [c.value for c in head[3]] == ["Demandes déposées (ménages activés)", "(s)", 5, "(s)"]
     deps = next(wb[n] for n in wb.sheetnames if n.startswith("Par département"))
     values = {row[0].value: [c.value for c in row[1:]] for row in deps.iter_rows(min_row=3)}
-    assert values["62 Pas-de-Calais"][0] == "< 5"
+    assert values["62 Pas-de-Calais"][0] == "(s)"
     for name in wb.sheetnames[1:]:
         for row in wb[name].iter_rows(min_row=3, min_col=2):
             for c in row:
@@ -85,11 +86,11 @@ def test_pdf_has_pages_contents_charts_and_no_small_count(db, ctx, quarter_world
     assert "Rapport trimestriel — T4 2026" in pages[0]
     assert re.search(r"1 / \d+", pages[0])
     assert "Par département (trimestre)" in text
-    # The table beside the flow chart: "Demandes déposées (ménages activés) 8 5 14".
-    assert re.search(r"Demandes déposées \(ménages activés\)\s+8\s+5\s+14", text)
+    # The table beside the flow chart: "Demandes déposées (ménages activés) (s) 5 (s)" (62's 2 is in 8 and 14).
+    assert re.search(r"Demandes déposées \(ménages activés\)\s+\(s\)\s+5\s+\(s\)", text)
     flat = re.sub(r"\s+", " ", text)
-    # The 62 row of the departments table: every small count shown as "< 5".
-    assert re.search(r"62 Pas-de- ?Calais < 5 < 5 0 < 5", flat)
+    # The 62 row of the departments table: every small count hidden (in a selection: "(s)").
+    assert re.search(r"62 Pas-de- ?Calais \(s\) \(s\) 0 \(s\)", flat)
     assert "Actions encore ouvertes des trimestres précédents" in text
 
 
@@ -99,7 +100,7 @@ def test_pdf_html_cells_have_no_small_count(db, ctx, quarter_world):
     html = reports.pdf_html(figures, review)
     cells = re.findall(r'<td class="num" data-kind="count" data-status="(\w+)">([^<]*(?:<[^/][^<]*)?)</td>', html)
     assert len(cells) > 100
-    assert ("small", "&lt; 5") in cells and ("masked", "(s)") in cells
+    assert ("masked", "(s)") in cells
     for status, text in cells:
         assert text not in SMALL_VALUES, (status, text)
 

@@ -208,19 +208,24 @@ def test_headline_figures_of_a_hand_built_quarter(db, quarter_world):
 
 
 def test_small_counts_are_suppressed_with_their_recomputable_neighbours(db, quarter_world):
+    # 62 alone: it submitted 2 (< 5) in Q4, and its total would give it away: masked too.
+    alone = stats.quarter_figures(db, Quarter(2026, 4), ["62"])
+    assert shown(alone.table("by_department"), "dep:62")[0] == "< 5"
+    assert shown(alone.table("by_department"), "total")[0] == "< 5"
+    assert shown(stats.quarter_figures(db, Quarter(2026, 4), ["59"]).table("headline"), "submitted")[0] == "6"
+    # 59 and 62: the total 8 minus 59's 6 (shown when 59 is selected alone) would give 62's 2
+    # away, so every count that includes a hidden department count is hidden, as "(s)".
     figures = stats.quarter_figures(db, Quarter(2026, 4), ["59", "62"])
     by_dep = figures.table("by_department")
-    # 62 submitted 2 (< 5); 59's 6 would give it away from the total 8: masked too.
-    assert shown(by_dep, "dep:62")[0] == "< 5"
-    assert shown(by_dep, "dep:59")[0] == "(s)"
-    assert shown(by_dep, "total")[0] == "8"
-    # The delay of the 2026-Q3 row has no household: "—"; the year-to-date lease delay is shown.
+    assert shown(by_dep, "dep:62")[0] == "(s)"
+    assert shown(by_dep, "total")[0] == "(s)"
     head = figures.table("headline")
-    assert shown(head, "submitted") == ["8", "5", "14"]
+    assert shown(head, "submitted") == ["(s)", "5", "(s)"]
     # Refusals: every 1 is "< 5", and the totals they would be recomputed from are hidden.
-    ref = figures.table("refusals")
+    ref = stats.quarter_figures(db, Quarter(2026, 4), ["59"]).table("refusals")
     assert shown(ref, "household:too_expensive")[0] == "< 5"
     assert shown(ref, "household:total")[0] == "< 5"
+    assert shown(figures.table("refusals"), "household:too_expensive")[0] == "(s)"
     for table in figures.tables:
         for row in table.rows:
             for cell in row.cells:
