@@ -1,7 +1,7 @@
 """api_tokens.expires_at: API tokens expire
 
 Revision ID: 0002
-Revises: 0006
+Revises: 0005
 
 Tokens made before this revision keep a NULL expiry (they work until revoked); revoke
 them from the account page or re-create them to give them one.
@@ -13,7 +13,7 @@ from alembic import op
 from models.base import UTCDateTime
 
 revision = "0002"
-down_revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
