@@ -317,8 +317,9 @@ def test_publish_many_is_all_or_nothing(landlord, caller, db):
     r = landlord.post("/units/publish", json={"units": [*ids, published.public_id]})
     assert r.status_code == 409 and "API-PUB" in r.json["errors"]["units"][0]
     assert landlord.post("/units/publish", json={"units": [*ids, foreign.public_id]}).status_code == 404
-    # not an id we give (a NUL byte upsets PostgreSQL): no such unit, nothing published
-    assert landlord.post("/units/publish", json={"units": [*ids, "\u00e3|\u0000"]}).status_code == 404
+    # a NUL byte is refused at the edge (400) before any query; an id we never give: no such unit
+    assert landlord.post("/units/publish", json={"units": [*ids, "\u00e3|\u0000"]}).status_code == 400
+    assert landlord.post("/units/publish", json={"units": [*ids, "\u00e3|x"]}).status_code == 404
     assert landlord.post("/units/publish", json={"units": []}).status_code == 422
     assert landlord.post("/units/publish", json={"units": ids, "all": True}).status_code == 422
     assert caller("association").post("/units/publish", json={"units": ids}).status_code == 404
