@@ -85,6 +85,8 @@ ACCESS: dict[str, Rule] = {
     "associations.erase_household": ASSOCIATION,
     "associations.export_household": ASSOCIATION,
     "associations.proposals": ASSOCIATION,
+    "associations.offers": ASSOCIATION,
+    "associations.put_forward": ASSOCIATION,
     "associations.proposal": ASSOCIATION,
     "associations.accept": ASSOCIATION,
     "associations.decline": ASSOCIATION,

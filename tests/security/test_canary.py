@@ -25,6 +25,7 @@ import pytest
 import sqlalchemy as sa
 from flask import url_for
 
+from models import RehousingRequest
 from tests import factories
 from tests.conftest import AuthActions
 from tests.querycount import count_queries
@@ -72,6 +73,9 @@ def world(db):  # type: ignore[no-untyped-def]
     unit2 = factories.create_unit(db, landlord=landlord)
     proposal = factories.create_proposal(db, unit=unit, household=household)
     factories.create_proposal(db, unit=unit2, household=other, status="household_accepted")
+    # A rehousing request for her: the landlords of the department read it (the allow-list).
+    db.add(RehousingRequest(association_id=association.id, household_id=household.id, departments=["59"],
+                            message="Deux enfants, rez-de-chaussée souhaité."))
     users = {
         "referent": factories.create_user(db, role="association", organisation=association),
         "landlord": factories.create_user(db, role="landlord", organisation=landlord),
@@ -208,6 +212,7 @@ def test_the_canaries_are_visible_to_their_own_referent(app, db, world):
 # notifications, her API lists, her downloads; otherwise "nothing leaked" proves little.
 COVERAGE = {
     "landlord": ("/bailleur/notifications", "/bailleur/propositions/P-", "/api/v1/proposals", "/api/v1/units",
+                 "/api/v1/requests",
                  "/api/v1/proposals/P-", "/bailleur/logements/modele.csv", "/bailleur/logements/modele.xlsx"),
     "other_association": ("/association/notifications", "/association/propositions", "/api/v1/households",
                           "/api/v1/proposals"),
