@@ -9,8 +9,10 @@ chosen here, never by the caller.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import smtplib
+import ssl
 from collections.abc import Callable, Iterable
 from email.message import EmailMessage
 from typing import Any
@@ -163,24 +165,71 @@ def mark_all_read(session: so.Session, user: User) -> int:
     return result.rowcount or 0  # type: ignore[attr-defined]
 
 
-def smtp_sender(config: dict[str, Any]) -> Callable[[OutboxEmail], None]:
-    """A function that sends one outbox e-mail through the configured SMTP server."""
+class SmtpSender:
+    """Sends outbox e-mails through the configured SMTP server, one connection per batch.
 
-    def send(row: OutboxEmail) -> None:
+    The server's certificate is always checked (``ssl.create_default_context()``, with
+    ``MAIL_CA_FILE`` for a private authority): STARTTLS (``MAIL_USE_TLS``, port 587) or
+    implicit TLS (``MAIL_USE_SSL``, SMTPS on 465). A self-signed or wrong-host certificate
+    fails the e-mail (it stays in the outbox for a retry) instead of handing the
+    referents' messages to whoever answers. The connection opens at the first e-mail and is
+    reused for the batch; a failure drops it so that the next e-mail reconnects.
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self._smtp: smtplib.SMTP | None = None
+
+    def _tls_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.config.get("MAIL_CA_FILE") or None)
+
+    def _connect(self) -> smtplib.SMTP:
+        config = self.config
+        use_ssl = bool(config.get("MAIL_USE_SSL"))
+        port = int(config.get("MAIL_PORT") or (465 if use_ssl else 25))
+        smtp: smtplib.SMTP
+        if use_ssl:
+            smtp = smtplib.SMTP_SSL(config["MAIL_SERVER"], port, timeout=30, context=self._tls_context())
+        else:
+            smtp = smtplib.SMTP(config["MAIL_SERVER"], port, timeout=30)
+        try:
+            if not use_ssl and config.get("MAIL_USE_TLS"):
+                smtp.starttls(context=self._tls_context())
+            if config.get("MAIL_USERNAME"):
+                smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def __call__(self, row: OutboxEmail) -> None:
         msg = EmailMessage()
-        msg["From"] = config.get("MAIL_DEFAULT_SENDER") or "passerelle@localhost"
+        msg["From"] = self.config.get("MAIL_DEFAULT_SENDER") or "passerelle@localhost"
         msg["To"] = row.recipient
         msg["Subject"] = row.subject
         msg.set_content(row.body)
-        port = int(config.get("MAIL_PORT") or 25)
-        with smtplib.SMTP(config["MAIL_SERVER"], port, timeout=30) as smtp:
-            if config.get("MAIL_USE_TLS"):
-                smtp.starttls()
-            if config.get("MAIL_USERNAME"):
-                smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
-            smtp.send_message(msg)
+        if self._smtp is None:
+            self._smtp = self._connect()
+        try:
+            self._smtp.send_message(msg)
+        except BaseException:
+            self.close()
+            raise
 
-    return send
+    def close(self) -> None:
+        """End the batch: say QUIT and close the connection (if one is open)."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+
+
+def smtp_sender(config: dict[str, Any]) -> SmtpSender:
+    """A callable that sends outbox e-mails through the configured SMTP server (close() it after)."""
+    return SmtpSender(config)
 
 
 def log_sender(row: OutboxEmail) -> None:
@@ -188,12 +237,31 @@ def log_sender(row: OutboxEmail) -> None:
     log.info("e-mail to %s: %s\n%s", row.recipient, row.subject, row.body)
 
 
+# An e-mail is tried at most MAX_ATTEMPTS times, attempt n+1 waiting 2**n - 1 minutes after the
+# e-mail was queued (the outbox job runs every minute): 1, 3, 7 ... 511 minutes, about 8.5 hours
+# in all. After the last failure it is dead: kept, logged as an error and listed for the admins.
+MAX_ATTEMPTS = 10
+RETRY_BASE = dt.timedelta(minutes=1)
+
+
+def _due(now: dt.datetime) -> sa.ColumnElement[bool]:
+    """The unsent e-mails whose next attempt has come (the backoff above), in portable SQL."""
+    return sa.or_(*(
+        sa.and_(OutboxEmail.attempts == n, OutboxEmail.created_at <= now - RETRY_BASE * (2**n - 1))
+        for n in range(MAX_ATTEMPTS)
+    ))
+
+
 def send_outbox(session: so.Session, send: Callable[[OutboxEmail], None],
                 limit: int = 500) -> tuple[int, int]:
-    """Send the unsent e-mails, oldest first; (sent, failed). Failures stay for a retry."""
+    """Send the unsent e-mails that are due, oldest first; (sent, failed).
+
+    A failure stays for a retry with backoff; the last one makes the e-mail dead (logged
+    as an error, listed by :func:`dead_emails` on the admins' page), never dropped.
+    """
     sent = failed = 0
     rows = session.scalars(
-        sa.select(OutboxEmail).where(OutboxEmail.sent_at.is_(None), OutboxEmail.attempts < 10)
+        sa.select(OutboxEmail).where(OutboxEmail.sent_at.is_(None), _due(utcnow()))
         .order_by(OutboxEmail.id).limit(limit)
         # Two senders running at once never pick the same e-mail.
         .with_for_update(skip_locked=True)
@@ -205,9 +273,19 @@ def send_outbox(session: so.Session, send: Callable[[OutboxEmail], None],
         except (OSError, smtplib.SMTPException) as exc:
             row.last_error = f"{type(exc).__name__}: {exc}"[:300]
             failed += 1
+            if row.attempts >= MAX_ATTEMPTS:
+                log.error("e-mail %d is dead after %d attempts: %s", row.id, row.attempts, row.last_error)
         else:
             row.sent_at = utcnow()
             row.last_error = None
             sent += 1
         session.flush()
     return sent, failed
+
+
+def dead_emails(session: so.Session, limit: int = 200) -> tuple[int, list[OutboxEmail]]:
+    """E-mails that failed MAX_ATTEMPTS times: how many, and the newest `limit` of them."""
+    dead = sa.and_(OutboxEmail.sent_at.is_(None), OutboxEmail.attempts >= MAX_ATTEMPTS)
+    total = session.scalar(sa.select(sa.func.count()).select_from(OutboxEmail).where(dead)) or 0
+    rows = session.scalars(sa.select(OutboxEmail).where(dead).order_by(OutboxEmail.id.desc()).limit(limit)).all()
+    return total, list(rows)

@@ -120,6 +120,7 @@ ACCESS: dict[str, Rule] = {
     # Administration.
     "admin.index": ADMIN,
     "admin.audit_log": ADMIN,
+    "admin.dead_emails": ADMIN,
     "admin.users": ADMIN,
     "admin.user_detail": ADMIN,
     "admin.user_set_active": ADMIN,

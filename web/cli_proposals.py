@@ -42,6 +42,8 @@ def send_queued(app: Flask) -> tuple[int, int]:
         sent, failed = notifications.send_outbox(db, sender)
         db.commit()
     finally:
+        if isinstance(sender, notifications.SmtpSender):
+            sender.close()  # one SMTP connection for the whole batch
         db.close()
     return sent, failed
 

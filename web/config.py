@@ -51,7 +51,9 @@ DEFAULTS: dict[str, Any] = {
     "DEVELOPMENT_PUBLIC_URL": "http://127.0.0.1:5000",
     "MAIL_SERVER": None,  # without it, `passerelle send-outbox` writes e-mails to the log
     "MAIL_PORT": 587,
-    "MAIL_USE_TLS": True,
+    "MAIL_USE_TLS": True,  # STARTTLS, the server's certificate checked
+    "MAIL_USE_SSL": False,  # implicit TLS (SMTPS, usually port 465) instead of STARTTLS
+    "MAIL_CA_FILE": None,  # a PEM file of authorities to trust instead of the system's
     "MAIL_USERNAME": None,
     "MAIL_PASSWORD": None,
     "MAIL_DEFAULT_SENDER": "Passerelle <ne-pas-repondre@passerelle.invalid>",
