@@ -94,6 +94,7 @@ ACCESS: dict[str, Rule] = {
     "associations.notifications_read": ASSOCIATION,
     # Coordination's pages.
     "coordinators.index": COORDINATOR,
+    "coordinators.refused_offers": COORDINATOR,
     "coordinators.start_run": COORDINATOR,
     "coordinators.run": COORDINATOR,
     "coordinators.run_progress": COORDINATOR,

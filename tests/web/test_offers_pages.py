@@ -31,3 +31,21 @@ def test_the_board_says_in_words_why_a_unit_does_not_suit_her_and_puts_her_forwa
     proposal = db.scalar(sa.select(Proposal))
     assert proposal.origin == "candidacy" and proposal.unit_id == safe.id
     assert done.headers["Location"].endswith(f"/association/propositions/{proposal.public_id}")
+
+
+def test_the_coordinator_sees_the_refused_offers_with_the_rules(client, login_as, db):
+    from services import offers
+
+    association = factories.create_organisation(db, "association", departments=["59"])
+    landlord = factories.create_organisation(db, "landlord", departments=["59"])
+    unsafe = factories.create_unit(db, landlord=landlord, **IN_ZONE)
+    household = factories.create_household(db, association=association)
+    referent = factories.create_user(db, "association", organisation=association)
+    request = offers.post_request(db, referent, household_id=household.public_id)
+    with __import__("pytest").raises(offers.RefusedOfferError):
+        offers.offer_on_request(db, factories.create_user(db, "landlord", organisation=landlord),
+                                request_id=request.public_id, unit_id=unsafe.public_id)
+    login_as("coordinator", organisation=factories.create_organisation(db, "coordinator", departments=["59"]))
+    html = client.get("/coordination/offres-refusees").get_data(as_text=True)
+    assert request.public_id in html and landlord.name in html
+    assert "zone d&#39;exclusion" in html or "zone d'exclusion" in html
