@@ -30,7 +30,11 @@ from services.errors import ValidationError
 from services.exports import safe_row
 
 MAX_ROWS = 5000
-MAX_XLSX_UNPACKED = 100 * 1024 * 1024
+MAX_XLSX_UNPACKED = 20 * 1024 * 1024
+# No import has more than a few dozen columns; a sheet wider than this is refused. The
+# sheet's own <dimension> is ignored: a 1.5 KB file claiming A1:XFD1048576 made openpyxl
+# pad every row to 16,384 cells (seconds of CPU, hundreds of MB per request).
+MAX_COLUMNS = 100
 
 TRUE_WORDS = frozenset({"oui", "o", "yes", "y", "1", "vrai", "true", "x"})
 FALSE_WORDS = frozenset({"non", "n", "no", "0", "faux", "false"})
@@ -187,8 +191,14 @@ def _xlsx_cells(data: bytes) -> list[list[Any]]:
         raise ValidationError(_l("Ce fichier XLSX est illisible."), field="file") from exc
     try:
         sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()  # the cells present, never the size the file claims
         rows: list[list[Any]] = []
         for values in sheet.iter_rows(values_only=True):
+            if len(values) > MAX_COLUMNS:  # a cell far right: refused at its first row
+                raise ValidationError(
+                    _l("Le fichier a plus de %(n)d colonnes : gardez seulement celles du modèle.", n=MAX_COLUMNS),
+                    field="file",
+                )
             rows.append(list(values))
             if len(rows) > MAX_ROWS + 1:
                 break

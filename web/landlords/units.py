@@ -23,6 +23,7 @@ from services.errors import Conflict, NotFound, ValidationError
 from services.imports import ImportRejected
 from web.config import public_url
 from web.db import get_session
+from web.extensions import limiter
 from web.landlords import bp
 from web.landlords.forms import ActionForm, FilterForm, ImportForm, UnitForm
 
@@ -214,6 +215,7 @@ def unit_withdraw(unit_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/logements/importer", methods=["GET", "POST"])
+@limiter.limit("30 per hour", methods=["POST"])  # as the API's import: parsing a file costs CPU
 def unit_import():  # type: ignore[no-untyped-def]
     """Import units from a spreadsheet: all rows or none, with a report of every bad line."""
     form = ImportForm()
