@@ -162,6 +162,10 @@ class Household(Base):
         EncryptedJSON, default=list, deferred=True, deferred_group=PROTECTED
     )
     notes: so.Mapped[str | None] = so.mapped_column(EncryptedJSON, deferred=True, deferred_group=PROTECTED)
+    # How many exclusion zones she has, in clear: a coordinator is told that her zones exist
+    # and are checked without the zones themselves being read (kept by `_count_zones` below;
+    # NULL for a row written before the count existed whose zones could not be decrypted).
+    exclusion_zone_count: so.Mapped[int | None] = so.mapped_column(default=0)
     consent_recorded_on: so.Mapped[dt.date | None]
     activated_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     closed_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
@@ -178,3 +182,9 @@ class Household(Base):
 
     def __repr__(self) -> str:
         return f"<Household {self.public_id} {self.status}>"
+
+
+@sa.event.listens_for(Household.exclusion_zones, "set")
+def _count_zones(target: Household, value: Any, _old: Any, _initiator: Any) -> None:
+    """Every write of her zones (constructor, form, API, import) keeps their count."""
+    target.exclusion_zone_count = len(value or [])

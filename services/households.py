@@ -728,11 +728,18 @@ def record_sensitive_read(session: so.Session, households: Iterable[Household], 
 # Reading.
 
 
-def get_household(session: so.Session, public_id: str, *, association: Organisation | None) -> Household:
-    """The household with this public id, within the association's reach (None: any)."""
+def get_household(session: so.Session, public_id: str, *, association: Organisation | None,
+                  within: sa.ColumnElement[bool] | None = None) -> Household:
+    """The household with this public id, within the association's reach (None: any).
+
+    :param within: a further where-clause, the reader's reach (a coordinator's territory:
+        `services.territory.households`); outside it, the answer is NotFound as for no household.
+    """
     stmt = sa.select(Household).where(Household.public_id == public_id)
     if association is not None:
         stmt = stmt.where(Household.association_id == association.id)
+    if within is not None:
+        stmt = stmt.where(within)
     household = session.scalar(stmt)
     if household is None:
         raise NotFound(_l("Ménage introuvable."), field="id")
@@ -742,6 +749,7 @@ def get_household(session: so.Session, public_id: str, *, association: Organisat
 def list_households(session: so.Session, *, association: Organisation | None = None,
                     statuses: Iterable[str] | None = None, department: str | None = None,
                     reference: str | None = None, protected: bool = False,
+                    within: sa.ColumnElement[bool] | None = None,
                     page: int = 1, per_page: int = 25) -> Page[Household]:
     """One page of households, most urgent and longest waiting first.
 
@@ -750,10 +758,14 @@ def list_households(session: so.Session, *, association: Organisation | None = N
         who is shown them; otherwise they stay in the database until read one by one.
     :param department: households searching there: their search area names it (or one of its
         communes), or is empty (anywhere).
+    :param within: a further where-clause, the reader's reach (a coordinator's territory:
+        `services.territory.households`).
     """
     stmt = sa.select(Household)
     if association is not None:
         stmt = stmt.where(Household.association_id == association.id)
+    if within is not None:
+        stmt = stmt.where(within)
     if statuses is not None:
         stmt = stmt.where(Household.status.in_(list(statuses)))
     if reference and reference.strip():

@@ -304,7 +304,11 @@ def start_run(session: so.Session, *, actor: User, departments: Iterable[str],
         if existing is not None:
             return existing, False
     org = actor.organisation
-    codes = validate_departments(departments, org.departments if org else None)
+    if org is None or not org.departments:
+        # No territory is no department at all, never every department (docs/SECURITY.md).
+        raise ValidationError({"departments": [_l("Votre organisation n'a aucun département : "
+                                                  "aucun rapprochement ne peut être lancé.")]})
+    codes = validate_departments(departments, org.departments)
     policy = validate_policy({**territory_policy(session, org), **(policy_overrides or {})})
     active = _active_run_for(session, codes)
     if active is not None:
@@ -377,17 +381,21 @@ def fail_stale_runs(session: so.Session, stale_after_s: float, now: dt.datetime 
 # --- Reading ----------------------------------------------------------------------------
 
 
-def get_run(session: so.Session, public_id: str) -> MatchRun:
-    """The run with this public id (coordinators see every run)."""
-    run = session.scalar(sa.select(MatchRun).where(MatchRun.public_id == public_id))
+def get_run(session: so.Session, public_id: str, *, within: sa.ColumnElement[bool]) -> MatchRun:
+    """The run with this public id, if `within` (the reader's reach: `services.territory.runs`) holds it.
+
+    :raise NotFound: no such run, or one outside the reader's territory (the same answer).
+    """
+    run = session.scalar(sa.select(MatchRun).where(MatchRun.public_id == public_id, within))
     if run is None:
         raise NotFound(_l("Rapprochement introuvable."))
     return run
 
 
-def list_runs(session: so.Session, page: int = 1, per_page: int = 25) -> Page[MatchRun]:
-    """Runs, newest first."""
-    stmt = sa.select(MatchRun).order_by(MatchRun.created_at.desc(), MatchRun.id.desc())
+def list_runs(session: so.Session, page: int = 1, per_page: int = 25, *,
+              within: sa.ColumnElement[bool]) -> Page[MatchRun]:
+    """Runs within the reader's reach (`services.territory.runs`), newest first."""
+    stmt = sa.select(MatchRun).where(within).order_by(MatchRun.created_at.desc(), MatchRun.id.desc())
     return paginate(session, stmt, page, per_page)
 
 

@@ -334,9 +334,12 @@ def get_unit(session: so.Session, landlord: Organisation, public_id: str, *,
     return unit
 
 
-def get_any_unit(session: so.Session, public_id: str) -> Unit:
-    """Any unit, for coordinators who read all of them."""
-    unit = session.scalar(sa.select(Unit).where(Unit.public_id == public_id))
+def get_any_unit(session: so.Session, public_id: str, *, within: sa.ColumnElement[bool]) -> Unit:
+    """Any landlord's unit within the reader's reach (a coordinator's territory: `services.territory.units`).
+
+    :raise NotFound: no such unit, or one outside that reach (the same answer).
+    """
+    unit = session.scalar(sa.select(Unit).where(Unit.public_id == public_id, within))
     if unit is None:
         raise NotFound(_l("Logement introuvable."), field="id")
     return unit
@@ -344,12 +347,16 @@ def get_any_unit(session: so.Session, public_id: str) -> Unit:
 
 def list_units(session: so.Session, landlord: Organisation | None, *, status: str | None = None,
                commune: str | None = None, rooms: int | None = None, department: str | None = None,
+               within: sa.ColumnElement[bool] | None = None,
                page: int = 1, per_page: int = 25) -> Page[Unit]:
     """A page of units, newest first: the landlord's own, or every landlord's when None.
 
-    `rooms` 6 means 6 and more (T6+).
+    `rooms` 6 means 6 and more (T6+). `within`: a further where-clause, the reader's reach
+    (a coordinator's territory: `services.territory.units`).
     """
     stmt = sa.select(Unit) if landlord is None else _own(landlord)
+    if within is not None:
+        stmt = stmt.where(within)
     if status:
         stmt = stmt.where(Unit.status == status)
     if commune:

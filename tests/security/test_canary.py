@@ -8,8 +8,9 @@ notifications are read too. None of the canaries may appear anywhere. The crawl 
 directly for the canary's own records (as someone who learnt their ids would), the
 committee's exports unfiltered and filtered on the excluded département, and checks that it
 really went through each role's notifications, API lists and CSV/XLSX/PDF exports.
-The coordinator and the admin watch too: the coordinator sees zones (she reviews the
-proposals) but never the notes; the admin sees nothing of a household.
+The coordinator and the admin watch too: the coordinator sees the household's reference
+(she reviews the proposals of her territory) but never her zones, preferred points or notes,
+and her pages do not even select them; the admin sees nothing of a household.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ RARE_COMMUNE, RARE_COMMUNE_NAME = "48012", "Monts-Verts"
 SCHOOL = {"lat": 50.612345, "lon": 3.071234, "label": "CANARY-SCHOOL"}
 CANARIES = ("CANARY", "48.123456", "2.654321", "48.12345", "2.65432", "48,12345", "2,65432",
             RARE_COMMUNE, RARE_COMMUNE_NAME, "50.612345", "3.071234", "rue des Lilas")
-# What a coordinator may see of a household includes its zones, never the association's notes.
-NOTE_CANARIES = ("CANARY-NOTE", "rue des Lilas")
+# What a coordinator may see of a household includes its reference, never its zones, points or notes.
+COORDINATOR_CANARIES = tuple(c for c in CANARIES if c != "CANARY") + ("CANARY-NOTE", "CANARY-SCHOOL")
 MAX_PAGES = 400
 _TODAY = date.today()
 QUARTER = f"{_TODAY.year}-Q{(_TODAY.month - 1) // 3 + 1}"
@@ -223,14 +224,14 @@ COVERAGE = {
     "admin": ("/admin/journal", "/admin/comptes", "/api/v1/me"),
 }
 WATCHERS = {"landlord": CANARIES, "other_association": CANARIES, "committee": CANARIES,
-            "coordinator": NOTE_CANARIES, "admin": CANARIES}
+            "coordinator": COORDINATOR_CANARIES, "admin": CANARIES}
 
 
 # Whose pages never even load the encrypted columns: they stay ciphertext in the database
 # while her pages are built (a template that printed one by mistake would have nothing to
 # print). The committee's unmet-needs figures do read them, to count what blocks whom.
 PROTECTED_COLUMNS = ("exclusion_zones", "preferred_points", "households.notes")
-NEVER_LOADED_BY = {"landlord", "admin"}
+NEVER_LOADED_BY = {"landlord", "coordinator", "admin"}
 
 
 @pytest.mark.parametrize("watcher", list(WATCHERS))

@@ -19,6 +19,7 @@ from marshmallow import Schema, fields, validate
 from models import Household
 from models.housing import HOUSEHOLD_STATUSES, PRIORITY_CATEGORIES
 from services import households as svc
+from services import territory
 from services.errors import ServiceError
 from web.api.auth import api_user, requires
 from web.api.common import PageArgs, page_of
@@ -29,6 +30,8 @@ blp = Blueprint("households", __name__, description="Households an association s
 # Coordinators see households that agreed to be matched: no draft (no consent yet), no
 # withdrawn request. Free-text notes stay with the association.
 COORDINATOR_STATUSES = ("active", "proposed", "housed")
+# What a coordinator never reads of a household (her association and the solver do).
+COORDINATOR_HIDDEN = ("notes", "exclusion_zones", "preferred_points")
 
 
 class SearchAreaSchema(Schema):
@@ -72,6 +75,22 @@ class HouseholdSchema(HouseholdFieldsSchema):
     closed_at = fields.DateTime(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
+
+
+class CoordinatorHouseholdSchema(HouseholdSchema):
+    """A household as a coordinator reads her: never her zones, preferred points or notes.
+
+    Only her association and the solver need where she must not live; a coordinator is told
+    how many zones she has and that every proposal is checked against them.
+    """
+
+    class Meta:
+        exclude = COORDINATOR_HIDDEN
+
+    exclusion_zone_count = fields.Integer(dump_only=True, allow_none=True, metadata={
+        "description": "how many exclusion zones she has (null: not known yet)"})
+    zones_checked = fields.Function(lambda h: True, dump_only=True, metadata={
+        "description": "always true: the solver and the independent checker test every proposal against them"})
 
 
 class ActivationSchema(Schema):
@@ -120,18 +139,18 @@ class Households(MethodView):
         user, db = api_user(), get_session()
         status = args.get("status")
         if user.role == "association":
-            statuses: list[str] | None = [status] if status else None
-            schema = HouseholdSchema()
-            association = user.organisation
+            page = svc.list_households(db, association=user.organisation, statuses=[status] if status else None,
+                                       department=args.get("department"), protected=True,
+                                       page=args["page"], per_page=args["per_page"])
+            schema: Schema = HouseholdSchema()
+            svc.record_sensitive_read(db, page.items, actor=user)
+            db.commit()
         else:
-            statuses = [s for s in COORDINATOR_STATUSES if status in (None, s)]
-            schema = HouseholdSchema(exclude=("notes",))
-            association = None
-        page = svc.list_households(db, association=association, statuses=statuses,
-                                   department=args.get("department"), protected=True,
-                                   page=args["page"], per_page=args["per_page"])
-        svc.record_sensitive_read(db, page.items, actor=user)
-        db.commit()
+            # Her territory only, and without the encrypted columns (not even loaded).
+            page = svc.list_households(db, statuses=[s for s in COORDINATOR_STATUSES if status in (None, s)],
+                                       department=args.get("department"), within=territory.households(db, user),
+                                       page=args["page"], per_page=args["per_page"])
+            schema = CoordinatorHouseholdSchema()
         return jsonify({"items": schema.dump(page.items, many=True), "page": page.page,
                         "per_page": page.per_page, "total": page.total, "pages": page.pages})
 

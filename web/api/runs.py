@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from services import runs
+from services import runs, territory
 from web.api.auth import api_user, requires
 from web.api.common import PageArgs, page_of
 from web.db import get_session
@@ -78,7 +78,9 @@ class DropSchema(Schema):
 
 
 def _run(run_id: str):  # type: ignore[no-untyped-def]
-    return runs.get_run(get_session(), run_id)
+    """A run of the caller's territory (404 for another's, as for none)."""
+    db = get_session()
+    return runs.get_run(db, run_id, within=territory.runs(db, api_user()))
 
 
 @blp.route("/match-runs")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from services import audit, stats
+from services import audit, stats, territory
+from services.errors import ValidationError
 from web.api.auth import api_user, requires
 from web.db import get_session
 
@@ -67,7 +69,13 @@ class Stats(MethodView):
         """The quarter's figures for a set of departments (the quarter, the previous one, the year to date)"""
         user = api_user()
         quarter = stats.Quarter.parse(args["quarter"])
-        allowed = list(user.organisation.departments or []) if user.organisation else []
+        if user.role == "coordinator":
+            # Her territory; none is no department at all, never every department.
+            allowed = sorted(territory.departments(user))
+            if not allowed:
+                raise ValidationError(_l("Votre organisation n'a aucun département."), field="departments")
+        else:
+            allowed = list(user.organisation.departments or []) if user.organisation else []
         departments = stats.resolve_departments(args.get("departments"), allowed)
         setting = current_app.config.get("LOWEST_QUARTILE_INCOME")
         figures = stats.quarter_figures(

@@ -14,7 +14,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from models.housing import FINANCINGS, UNIT_STATUSES
-from services import units
+from services import territory, units
 from services.imports import ImportRejected
 from web.api.auth import api_user, requires
 from web.api.common import PageArgs, page_of
@@ -139,12 +139,13 @@ class Units(MethodView):
     @blp.arguments(UnitQueryArgs, location="query")
     @blp.response(200, page_of(UnitSchema))
     def get(self, args: dict[str, Any]):  # type: ignore[no-untyped-def]
-        """List units: a landlord's own, or every landlord's for a coordinator"""
-        user = api_user()
+        """List units: a landlord's own, or those of her territory for a coordinator"""
+        user, db = api_user(), get_session()
         landlord = _landlord() if user.role == "landlord" else None
         page = units.list_units(
-            get_session(), landlord, status=args.get("status"), commune=args.get("commune"),
+            db, landlord, status=args.get("status"), commune=args.get("commune"),
             rooms=args.get("rooms"), department=args.get("department"),
+            within=territory.units(user) if landlord is None else None,
             page=args["page"], per_page=args["per_page"],
         )
         return {"items": page.items, "page": page.page, "per_page": page.per_page,
@@ -165,9 +166,9 @@ class UnitById(MethodView):
     @requires("landlord", "coordinator")
     @blp.response(200, UnitSchema)
     def get(self, unit_id: str):  # type: ignore[no-untyped-def]
-        """Read a unit"""
+        """Read a unit (landlord: her own; coordinator: of her territory)"""
         if api_user().role == "coordinator":
-            return units.get_any_unit(get_session(), unit_id)
+            return units.get_any_unit(get_session(), unit_id, within=territory.units(api_user()))
         return _own_unit(unit_id)
 
     @requires("landlord")

@@ -14,6 +14,7 @@ from flask_login import current_user
 from matching import geo
 from models import MatchRun
 from services import runs as svc
+from services import territory
 from services.errors import Conflict, ValidationError
 from services.households import URGENCY_LABELS
 from web.coordinators import bp
@@ -38,6 +39,12 @@ def _helpers() -> dict[str, Any]:
             "urgency_labels": URGENCY_LABELS, "run_error": svc.run_error}
 
 
+def _get_run(run_id: str) -> MatchRun:
+    """A run of the coordinator's territory (404 for another's, as for none)."""
+    db = get_session()
+    return svc.get_run(db, run_id, within=territory.runs(db, current_user))
+
+
 def _enqueue(run: MatchRun) -> None:
     get_jobs(current_app).enqueue("run_match", run.id, run.attempt)
 
@@ -58,7 +65,9 @@ def _new_run_form() -> RunForm:
 
 def index_page(form: RunForm | None = None, status: int = 200) -> Any:
     """The coordinator's home: the runs, newest first, and the form that starts one."""
-    page = svc.list_runs(get_session(), request.args.get("page", 1, type=int), current_app.config["PAGE_SIZE"])
+    db = get_session()
+    page = svc.list_runs(db, request.args.get("page", 1, type=int), current_app.config["PAGE_SIZE"],
+                         within=territory.runs(db, current_user))
     return render_template("coordinators/index.html", page=page, form=form or _new_run_form(),
                            **_helpers()), status
 
@@ -111,7 +120,7 @@ def _review(run: MatchRun) -> dict[str, Any]:
 @bp.route("/rapprochements/<run_id>")
 def run(run_id: str):  # type: ignore[no-untyped-def]
     """A run: its progress while it works, then its proposals to review and release."""
-    item = svc.get_run(get_session(), run_id)
+    item = _get_run(run_id)
     return render_template("coordinators/run.html", run=item, drop_form=DropForm, release_form=ReleaseForm(),
                            restart_form=RestartForm(), **_review(item), **_helpers())
 
@@ -119,7 +128,7 @@ def run(run_id: str):  # type: ignore[no-untyped-def]
 @bp.route("/rapprochements/<run_id>/progression")
 def run_progress(run_id: str):  # type: ignore[no-untyped-def]
     """The progress fragment htmx polls every second; once the run is over, the page reloads."""
-    item = svc.get_run(get_session(), run_id)
+    item = _get_run(run_id)
     response = make_response(render_template("coordinators/_run_progress.html", run=item, **_helpers()))
     if item.status not in svc.ACTIVE_RUN_STATUSES and request.headers.get("HX-Request"):
         # Polling stops: the whole page comes back with the review (or the failure).
@@ -131,7 +140,7 @@ def run_progress(run_id: str):  # type: ignore[no-untyped-def]
 def drop_proposal(run_id: str, proposal_id: str):  # type: ignore[no-untyped-def]
     """Set one proposal aside, with the reason."""
     db = get_session()
-    item = svc.get_run(db, run_id)
+    item = _get_run(run_id)
     # The prefix ends with a letter: WTForms adds no "-" after one that ends with "-" or "_",
     # as a public id may, and the field's name would then depend on the id.
     form = DropForm(prefix=f"{proposal_id}-drop")
@@ -155,7 +164,7 @@ def drop_proposal(run_id: str, proposal_id: str):  # type: ignore[no-untyped-def
 def release_run(run_id: str):  # type: ignore[no-untyped-def]
     """Release the reviewed proposals to associations and landlords."""
     db = get_session()
-    item = svc.get_run(db, run_id)
+    item = _get_run(run_id)
     if ReleaseForm().validate_on_submit():
         try:
             counts = svc.release_run(db, item, actor=current_user,
@@ -178,7 +187,7 @@ def release_run(run_id: str):  # type: ignore[no-untyped-def]
 def restart_run(run_id: str):  # type: ignore[no-untyped-def]
     """Start a failed run again."""
     db = get_session()
-    item = svc.get_run(db, run_id)
+    item = _get_run(run_id)
     if RestartForm().validate_on_submit():
         try:
             svc.restart_run(db, item, actor=current_user)
