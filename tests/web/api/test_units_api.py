@@ -199,14 +199,16 @@ def test_lists_are_paged_and_filtered(landlord, db):
     assert landlord.get("/units?status=bogus").status_code == 422
 
 
-def test_coordinator_reads_all_but_cannot_create(caller, db):
+def test_coordinator_reads_her_territorys_but_cannot_create(caller, db):
     factories.create_unit(db, commune="59350", department="59")
-    factories.create_unit(db, commune="75056", department="75", lat=48.86, lon=2.35)
+    paris = factories.create_unit(db, commune="75056", department="75", lat=48.86, lon=2.35)
     db.commit()
-    coordinator = caller("coordinator")
+    coordinator = caller("coordinator")  # of 59 and 62
     r = coordinator.get("/units")
-    assert r.status_code == 200 and r.json["total"] == 2
-    assert [u["department"] for u in coordinator.get("/units?department=75").json["items"]] == ["75"]
+    assert r.status_code == 200 and r.json["total"] == 1
+    assert [u["department"] for u in r.json["items"]] == ["59"]
+    assert coordinator.get("/units?department=75").json["items"] == []
+    assert coordinator.get(f"/units/{paris.public_id}").status_code == 404
     unit_id = r.json["items"][0]["id"]
     assert coordinator.get(f"/units/{unit_id}").status_code == 200
     assert coordinator.post("/units", json=NEW).status_code == 404
