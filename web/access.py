@@ -185,6 +185,7 @@ TERRITORY_SCOPED: frozenset[str] = frozenset({
     "match_runs.ReleaseRun",
     "match_runs.RestartRun",
     "stats.Stats",
+    "offers.direct",  # a direct match: her territory's unit and household only (services.offers)
 })
 COORDINATOR_UNSCOPED: frozenset[str] = frozenset({
     "static", "main.index", "main.about", "main.home", "health.healthz", "health.readyz", "auth.login",

@@ -1,7 +1,7 @@
 """households.exclusion_zone_count: how many zones she has, readable without decrypting them
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0002
 """
 
 import json
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -151,7 +151,7 @@ CRAWLED = {
     "coordinators.drop_proposal", "coordinators.release_run", "coordinators.restart_run", "coordinators.policy",
     "units.Units", "units.UnitById", "households.Households", "match_runs.MatchRuns", "match_runs.MatchRunItem",
     "match_runs.MatchRunProposals", "match_runs.DropProposal", "match_runs.ReleaseRun", "match_runs.RestartRun",
-    "stats.Stats",
+    "stats.Stats", "offers.direct",
 }
 
 
@@ -220,6 +220,12 @@ def test_api_details_and_actions_of_another_territory_answer_404_and_change_noth
         none_answer = api.get("/api/v1/match-runs/R-does-not-exist").get_json()
         assert {k: theirs_answer.get(k) for k in same} == {k: none_answer.get(k) for k in same}
         # Starting a run or reading figures there is refused, naming the departments.
+        # A direct match of the other territory's unit or household: as if neither existed.
+        for unit, household in ((theirs["unit"], theirs["household"]), (theirs["unit"], mine["household"]),
+                                (mine["unit"], theirs["household"])):
+            direct = api.post("/api/v1/proposals", json={"unit": unit.public_id, "household": household.public_id,
+                                                         "reason": "urgence"})
+            assert direct.status_code == 404, (unit.public_id, household.public_id)
         started = api.post("/api/v1/match-runs", json={"departments": theirs["codes"]})
         assert started.status_code == 422
         assert "departments" in started.get_json()["errors"]
