@@ -80,6 +80,7 @@ def test_the_documentation_shows_the_table():
 OTHER_STATUSES = {
     ("services/committee.py", "action"),  # a committee's follow-up action
     ("services/households.py", "household"),
+    ("services/offers.py", "request"),  # a rehousing request's (open, answered, closed)
     ("services/proposal_flow.py", "household"),
     ("services/proposals.py", "household"),
     ("services/runs.py", "run"),  # a match run's

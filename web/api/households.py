@@ -75,6 +75,12 @@ class HouseholdSchema(HouseholdFieldsSchema):
     closed_at = fields.DateTime(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
+    # What a coordinator reads instead of the zones themselves (documented here, on the one
+    # schema the list declares, so every caller's answer matches the OpenAPI document).
+    exclusion_zone_count = fields.Integer(dump_only=True, allow_none=True, metadata={
+        "description": "how many exclusion zones she has (null: not known yet)"})
+    zones_checked = fields.Function(lambda h: True, dump_only=True, metadata={
+        "description": "always true: the solver and the independent checker test every proposal against them"})
 
 
 class CoordinatorHouseholdSchema(HouseholdSchema):
@@ -86,11 +92,6 @@ class CoordinatorHouseholdSchema(HouseholdSchema):
 
     class Meta:
         exclude = COORDINATOR_HIDDEN
-
-    exclusion_zone_count = fields.Integer(dump_only=True, allow_none=True, metadata={
-        "description": "how many exclusion zones she has (null: not known yet)"})
-    zones_checked = fields.Function(lambda h: True, dump_only=True, metadata={
-        "description": "always true: the solver and the independent checker test every proposal against them"})
 
 
 class ActivationSchema(Schema):

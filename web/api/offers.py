@@ -69,6 +69,16 @@ class RequestSchema(Schema):
     association_name = fields.String()
     created_at = fields.DateTime()
     status = fields.String()
+    household = fields.Dict(metadata={
+        "description": "`{id, reference}`: for the association that posted it only, never for a landlord"})
+
+
+# Lists answer `{"items": [...]}` (contract: api.md); documented as such so clients and the
+# fuzzer read the answer the API really gives.
+OfferListSchema = Schema.from_dict({"items": fields.List(fields.Nested(OfferSchema), required=True)},
+                                   name="OfferList")
+RequestListSchema = Schema.from_dict({"items": fields.List(fields.Nested(RequestSchema), required=True)},
+                                     name="RequestList")
 
 
 class _Strict(Schema):
@@ -126,7 +136,7 @@ def _request_json(row: Any, user: User) -> dict[str, Any]:
 @blp.route("/offers", methods=["GET"])
 @requires("association")
 @blp.arguments(OfferArgs, location="query")
-@blp.response(200, OfferSchema(many=True))
+@blp.response(200, OfferListSchema)
 def offers(args: dict[str, Any]) -> Response:
     """The published units of the association's departments; with `household`, which suit her"""
     items = svc.list_offers(get_session(), api_user(), household_id=args["household"],
@@ -148,6 +158,7 @@ def candidacies() -> tuple[Response, int]:
 @blp.route("/requests")
 class Requests(MethodView):
     @requires("association", "landlord")
+    @blp.response(200, RequestListSchema)
     def get(self) -> Response:
         """The association's own requests; a landlord's: the open ones of its departments"""
         user, db = api_user(), get_session()
