@@ -6,14 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# The browser tests drive Debian's Chromium; PDF checks read text with poppler's pdftotext.
-if ! { [ -x /usr/bin/chromium ] && command -v pdftotext >/dev/null; }; then
+# The browser tests drive Debian's Chromium; PDF checks read text with poppler's pdftotext;
+# the deployment test puts Debian's nginx in front of gunicorn (on PostgreSQL).
+if ! { [ -x /usr/bin/chromium ] && command -v pdftotext >/dev/null && [ -x /usr/sbin/nginx ]; }; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "== installing chromium and poppler-utils (apt-get)"
+    echo "== installing chromium, poppler-utils and nginx (apt-get)"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq && apt-get install -y -qq chromium poppler-utils >/dev/null
+    apt-get update -qq && apt-get install -y -qq chromium poppler-utils nginx >/dev/null
   else
-    echo "!! install chromium and poppler-utils (e.g. sudo apt-get install chromium poppler-utils)" >&2
+    echo "!! install chromium, poppler-utils and nginx (e.g. sudo apt-get install chromium poppler-utils nginx)" >&2
   fi
 fi
 
