@@ -46,3 +46,9 @@ class Forbidden(ServiceError):
     """The caller may not do this."""
 
     status = 403
+
+
+class Unavailable(ServiceError):
+    """A service the platform needs (the job queue) does not answer: try again later."""
+
+    status = 503

@@ -82,6 +82,8 @@ ERROR_MESSAGES = {
     "refused_by_checker": _l("Le résultat du calcul a été refusé par la vérification indépendante "
                              "(%(n)d anomalie(s)) ; rien n'a été enregistré. %(detail)s"),
     "crashed": _l("Erreur pendant le calcul : %(error)s"),
+    "not_queued": _l("La file des tâches de calcul ne répondait pas : le calcul n'a pas été lancé. Relancez-le."),
+    "dead": _l("Le calcul a cessé de donner signe de vie (processus de calcul arrêté) : relancez-le."),
 }
 
 
@@ -289,8 +291,12 @@ def _free_departments(session: so.Session, run_id: int) -> None:
 
 def start_run(session: so.Session, *, actor: User, departments: Iterable[str],
               policy_overrides: Mapping[str, Any] | None = None,
-              idempotency_key: str | None = None) -> tuple[MatchRun, bool]:
+              idempotency_key: str | None = None,
+              liveness: Liveness | None = None) -> tuple[MatchRun, bool]:
     """Queue a run for these departments; returns (run, created).
+
+    `liveness`: how to tell a dead job (see `fail_dead_runs`); a run of these departments
+    whose job is dead is failed first, so a killed worker does not block the territory.
 
     The same idempotency key returns the run it first created (created is False). A
     queued or running run for one of these departments makes this a Conflict. The caller
@@ -310,6 +316,8 @@ def start_run(session: so.Session, *, actor: User, departments: Iterable[str],
                                                   "aucun rapprochement ne peut être lancé.")]})
     codes = validate_departments(departments, org.departments)
     policy = validate_policy({**territory_policy(session, org), **(policy_overrides or {})})
+    if liveness is not None:
+        fail_dead_runs(session, codes, liveness)
     active = _active_run_for(session, codes)
     if active is not None:
         if key is not None and active.idempotency_key == key and active.requested_by_id == actor.id:
@@ -342,8 +350,11 @@ def _run_with_key(session: so.Session, key: str | None, actor: User) -> MatchRun
     return run
 
 
-def restart_run(session: so.Session, run: MatchRun, *, actor: User) -> MatchRun:
+def restart_run(session: so.Session, run: MatchRun, *, actor: User,
+                liveness: Liveness | None = None) -> MatchRun:
     """Queue a failed run again (a new attempt); the caller commits, then enqueues."""
+    if liveness is not None:
+        fail_dead_runs(session, run.departments, liveness)
     if run.status != "failed":
         raise Conflict(_l("Seul un rapprochement en échec peut être relancé."), field="status")
     _take_departments(session, run)
@@ -355,6 +366,55 @@ def restart_run(session: so.Session, run: MatchRun, *, actor: User) -> MatchRun:
     session.flush()
     audit.record(session, "run.restart", actor=actor, object_type="match_run", object_id=run.public_id)
     return run
+
+
+@dataclass(frozen=True)
+class Liveness:
+    """How a start tells a dead job from a slow one.
+
+    `dead_after_s`: a running run whose heartbeat (written every RUN_HEARTBEAT_SECONDS by
+    its job) is older than this has lost its worker. `job_pending(run_id, attempt)`: whether
+    the queue still holds a queued run's job; a queued run older than `dead_after_s` whose
+    job is in no queue will never start (its worker took it and died before claiming it).
+    """
+
+    dead_after_s: float
+    job_pending: Callable[[int, int], bool] | None = None
+
+
+def fail_dead_runs(session: so.Session, departments: Iterable[str], liveness: Liveness,
+                   now: dt.datetime | None = None) -> list[MatchRun]:
+    """Fail at once the active runs of these departments whose job is dead (see `Liveness`)."""
+    now = now or utcnow()
+    limit = now - dt.timedelta(seconds=liveness.dead_after_s)
+    beat = sa.func.coalesce(MatchRun.heartbeat_at, MatchRun.created_at)
+    holders = sa.select(MatchRunLock.run_id).where(MatchRunLock.department.in_(list(departments)))
+    candidates = list(session.scalars(
+        sa.select(MatchRun).where(MatchRun.id.in_(holders), MatchRun.status.in_(ACTIVE_RUN_STATUSES),
+                                  beat < limit).order_by(MatchRun.id).with_for_update()))
+    dead = []
+    for run in candidates:
+        if run.status == "queued" and (liveness.job_pending is None
+                                       or liveness.job_pending(run.id, run.attempt)):
+            continue  # waiting its turn behind other jobs (or we cannot tell): not dead
+        run.status, run.phase = "failed", "failed"
+        run.error = _error("dead")
+        run.finished_at = now
+        _free_departments(session, run.id)
+        audit.record(session, "run.failed", object_type="match_run", object_id=run.public_id,
+                     outcome="failure")
+        dead.append(run)
+    session.flush()
+    return dead
+
+
+def fail_unqueued(sessionmaker: Callable[[], so.Session], run_id: int, attempt: int) -> None:
+    """The queue refused the job of a run just committed: fail it and free its departments.
+
+    Its own transaction (the request's is committed): no queued run is left without a job,
+    holding its departments until the stale-run sweep.
+    """
+    _fail(sessionmaker, run_id, attempt, _error("not_queued"), statuses=("queued",))
 
 
 def fail_stale_runs(session: so.Session, stale_after_s: float, now: dt.datetime | None = None) -> list[MatchRun]:
@@ -879,10 +939,11 @@ def _claim(sessionmaker: Callable[[], so.Session], run_id: int, attempt: int) ->
         return claimed == 1
 
 
-def _fail(sessionmaker: Callable[[], so.Session], run_id: int, attempt: int, message: str) -> None:
+def _fail(sessionmaker: Callable[[], so.Session], run_id: int, attempt: int, message: str,
+          statuses: tuple[str, ...] = ("running",)) -> None:
     with sessionmaker() as s:
         run = s.scalar(sa.select(MatchRun).where(MatchRun.id == run_id).with_for_update())
-        if run is None or run.attempt != attempt or run.status != "running":
+        if run is None or run.attempt != attempt or run.status not in statuses:
             return
         # `message` is an `_error(...)`: its long parts are cut before, so the JSON stays whole.
         run.status, run.phase, run.error, run.finished_at = "failed", "failed", message, utcnow()

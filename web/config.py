@@ -63,6 +63,8 @@ DEFAULTS: dict[str, Any] = {
     "JOBS_EMBEDDED_WORKERS": 1,  # consumer threads `serve`/`demo` run without REDIS_URL
     "RUN_TIME_LIMIT_SECONDS": None,  # solver time limit (None: until optimality is proven)
     "RUN_HEARTBEAT_SECONDS": 15,  # how often a running match run says it is alive
+    "RUN_DEAD_AFTER_SECONDS": None,  # a running run this long without heartbeat is failed at the next start
+    # (None: 4 x RUN_HEARTBEAT_SECONDS)
     "RUN_STALE_SECONDS": 600,  # a queued/running run silent this long has lost its job
     # Reverse proxies in front of the app (PASSERELLE_PROXIES): their X-Forwarded-For, -Proto and
     # -Host headers are trusted for that many hops. 0: none is trusted, a client could forge them.

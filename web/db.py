@@ -8,6 +8,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Flask, current_app, g, request
 
+from services import on_commit
+
 API_PREFIX = "/api/"
 
 
@@ -56,14 +58,22 @@ def init_app(app: Flask) -> None:
         """One commit point per API request (as Indico's RH.process): the view returned a
         success, its work is committed here, still inside the request's error handling (a
         commit that fails answers like any error); an error answer or an exception leaves
-        it to the teardown's rollback. Pages still commit by hand for now."""
+        it to the teardown's rollback. Pages still commit by hand for now.
+
+        Then what the committed work asked to do after its commit (services.on_commit: job
+        enqueues, e-mails): a failure there answers through the error handlers (a queue
+        that is down: 503), the committed rows stay."""
         answer = view()
+        session = g.get("db_session")
         if not request.path.startswith(API_PREFIX):
+            if session is not None:
+                on_commit.run_committed(session)
             return answer
         response = app.make_response(answer)
-        session = g.get("db_session")
         if session is not None and response.status_code < 400:
             session.commit()
+        if session is not None:
+            on_commit.run_committed(session)
         return response
 
     app.dispatch_request = dispatch_request  # type: ignore[method-assign]

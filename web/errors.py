@@ -56,7 +56,7 @@ def init_app(app: Flask) -> None:
         errors = getattr(exc, "errors", None) or {exc.field or "_schema": [str(exc.message)]}
         errors = {k: [str(m) for m in v] if isinstance(v, list) else str(v) for k, v in errors.items()}
         status = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
-                  422: "Unprocessable Entity"}.get(exc.status, "Error")
+                  422: "Unprocessable Entity", 503: "Service Unavailable"}.get(exc.status, "Error")
         return _answer(exc.status, status, errors)
 
     @app.errorhandler(sa_exc.DataError)

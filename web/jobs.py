@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, has_request_context
+from flask_babel import lazy_gettext as _l
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
 
@@ -40,6 +41,33 @@ class Jobs:
     def enqueue(self, name: str, *args: Any) -> None:
         """Queue a task; in immediate mode it runs now, in this thread."""
         self.tasks[name](*args)
+
+    def enqueue_after_commit(self, session: Any, name: str, *args: Any,
+                             on_failure: Callable[[], None] | None = None) -> None:
+        """Queue a task once `session`'s transaction is committed (services.on_commit).
+
+        Never before: a consumer could take the job before its rows exist. If the queue
+        does not take it (Redis down, the queue file unwritable), `on_failure` undoes what
+        waited for the job (in its own transaction) and the request answers 503.
+        """
+        from services import on_commit
+        from services.errors import Unavailable
+
+        def go() -> None:
+            try:
+                self.enqueue(name, *args)
+            except Exception as exc:  # noqa: BLE001 - whatever the queue's error, the job is not queued
+                log.error("job %s%r not queued: %s: %s", name, args, type(exc).__name__, exc)
+                if on_failure is not None:
+                    on_failure()
+                raise Unavailable(_l("La file des tâches de calcul ne répond pas : rien n'a été lancé. "
+                                     "Réessayez dans quelques minutes.")) from exc
+
+        on_commit.on_commit(session, go)
+
+    def is_pending(self, name: str, *args: Any) -> bool:
+        """Whether a task with these arguments waits in the queue (not yet taken by a consumer)."""
+        return any(t.name == name and tuple(t.args) == args for t in self.huey.pending())
 
     def pending_count(self) -> int:
         """Tasks waiting in the queue (not yet taken by a consumer)."""
@@ -175,6 +203,39 @@ def _outside_request(func: Callable[..., Any], *args: Any) -> None:
     thread.join()
     if errors:
         raise errors[0]
+
+
+def run_liveness(app: Flask) -> Any:
+    """How a run start tells a dead match job (services.runs.Liveness), from the settings.
+
+    A running job writes its heartbeat every RUN_HEARTBEAT_SECONDS: four missed beats
+    (RUN_DEAD_AFTER_SECONDS to say otherwise) and its worker is taken for dead.
+    """
+    from services import runs
+
+    jobs = get_jobs(app)
+    after = app.config.get("RUN_DEAD_AFTER_SECONDS")
+    dead_after = float(after) if after else 4 * float(app.config.get("RUN_HEARTBEAT_SECONDS") or 15)
+
+    def job_pending(run_id: int, attempt: int) -> bool:
+        try:
+            return jobs.is_pending("run_match", run_id, attempt)
+        except Exception:  # noqa: BLE001 - a queue we cannot read: we cannot tell, so not dead
+            log.warning("job queue unreadable: queued runs not checked", exc_info=True)
+            return True
+
+    return runs.Liveness(dead_after_s=dead_after, job_pending=job_pending)
+
+
+def enqueue_run(app: Flask, session: Any, run: Any) -> None:
+    """Queue a run's job after the commit; if the queue refuses it, the run fails (503)."""
+    from services import runs
+
+    app = getattr(app, "_get_current_object", lambda: app)()
+    run_id, attempt = run.id, run.attempt
+    get_jobs(app).enqueue_after_commit(
+        session, "run_match", run_id, attempt,
+        on_failure=lambda: runs.fail_unqueued(app.extensions["db"].sessionmaker, run_id, attempt))
 
 
 def get_jobs(app: Flask) -> Jobs:

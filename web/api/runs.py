@@ -11,7 +11,7 @@ from services import runs, territory
 from web.api.auth import api_user, requires
 from web.api.common import PageArgs, page_of
 from web.db import get_session
-from web.jobs import get_jobs
+from web.jobs import enqueue_run, run_liveness
 
 blp = Blueprint("match_runs", __name__, description="Match runs and the proposals they produce (coordinators)")
 
@@ -52,7 +52,8 @@ class RunSchema(Schema):
     # Why a failed run failed: a stable code for programs, and the words in the caller's language.
     error_code = fields.Function(lambda r: (e := runs.run_error(r)) and e.code, dump_only=True, allow_none=True,
                                  metadata={"example": "crashed",
-                                           "description": "silent, refused_by_checker or crashed; null unless failed"})
+                                           "description": "silent, dead, not_queued, refused_by_checker "
+                                                          "or crashed; null unless failed"})
     error = fields.Function(lambda r: (e := runs.run_error(r)) and e.message, dump_only=True, allow_none=True)
     attempt = fields.Integer(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
@@ -98,11 +99,11 @@ class MatchRuns(MethodView):
             db, actor=api_user(), departments=args["departments"],
             policy_overrides=args.get("policy") or {},
             idempotency_key=request.headers.get("Idempotency-Key"),
+            liveness=run_liveness(current_app),
         )
-        db.commit()
         if created:
-            get_jobs(current_app).enqueue("run_match", run.id, run.attempt)
-            db.refresh(run)
+            # After the request's commit (web.db); the queue down answers 503 and fails the run.
+            enqueue_run(current_app, db, run)
         return run
 
 
@@ -147,10 +148,8 @@ class RestartRun(MethodView):
     def post(self, run_id: str):  # type: ignore[no-untyped-def]
         """Start a failed run again"""
         db = get_session()
-        run = runs.restart_run(db, _run(run_id), actor=api_user())
-        db.commit()
-        get_jobs(current_app).enqueue("run_match", run.id, run.attempt)
-        db.refresh(run)
+        run = runs.restart_run(db, _run(run_id), actor=api_user(), liveness=run_liveness(current_app))
+        enqueue_run(current_app, db, run)
         return run
 
 

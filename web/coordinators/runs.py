@@ -21,7 +21,7 @@ from web.coordinators import bp
 from web.coordinators.forms import DropForm, PolicyForm, ReleaseForm, RestartForm, RunForm
 from web.db import get_session
 from web.formatting import composition
-from web.jobs import get_jobs
+from web.jobs import enqueue_run, run_liveness
 
 POLICY_FIELDS = ("max_effort_rate", "candidates_per_unit", "horizon_days")
 
@@ -46,7 +46,8 @@ def _get_run(run_id: str) -> MatchRun:
 
 
 def _enqueue(run: MatchRun) -> None:
-    get_jobs(current_app).enqueue("run_match", run.id, run.attempt)
+    # After the commit (web.db runs it once the view returns); queue down: 503, run failed.
+    enqueue_run(current_app, get_session(), run)
 
 
 def _new_run_form() -> RunForm:
@@ -89,6 +90,7 @@ def start_run():  # type: ignore[no-untyped-def]
         run, created = svc.start_run(
             db, actor=current_user, departments=(form.departments.data or "").replace(";", ",").split(","),
             policy_overrides=overrides, idempotency_key=form.idempotency_key.data,
+            liveness=run_liveness(current_app),
         )
     except ValidationError as exc:
         db.rollback()
@@ -100,9 +102,10 @@ def start_run():  # type: ignore[no-untyped-def]
         db.rollback()
         form.departments.errors = list(form.departments.errors) + [str(exc.message)]
         return index_page(form, 409)
-    db.commit()
     if created:
         _enqueue(run)
+    db.commit()
+    if created:
         flash(_("Rapprochement lancé."), "success")
     return redirect(url_for("coordinators.run", run_id=run.public_id), 303)
 
@@ -190,13 +193,13 @@ def restart_run(run_id: str):  # type: ignore[no-untyped-def]
     item = _get_run(run_id)
     if RestartForm().validate_on_submit():
         try:
-            svc.restart_run(db, item, actor=current_user)
+            svc.restart_run(db, item, actor=current_user, liveness=run_liveness(current_app))
         except Conflict as exc:
             db.rollback()
             flash(str(exc.message), "error")
         else:
-            db.commit()
             _enqueue(item)
+            db.commit()
             flash(_("Rapprochement relancé."), "success")
     return redirect(url_for("coordinators.run", run_id=item.public_id), 303)
 

@@ -53,12 +53,15 @@ def started(coordinator, departments=("59",), **kw):  # type: ignore[no-untyped-
 def test_start_answers_202_and_the_job_runs(coordinator, homes, db):
     body = started(coordinator)
     assert body["id"].startswith("R-") and body["departments"] == ["59"]
-    # JOBS_IMMEDIATE: the job has already run when the answer comes back.
+    # The answer is written before the commit, and the job is queued only after it: the run
+    # is "queued" in it, even when (JOBS_IMMEDIATE) the job runs before the answer leaves.
+    assert body["status"] == "queued"
+    r = coordinator.get(f"/match-runs/{body['id']}")
+    assert r.status_code == 200
+    body = r.json
     assert body["status"] == "succeeded" and body["progress"] == 1.0 and body["phase"] == "done"
     assert body["phase_label"] == "Terminé"
     assert body["stats"]["matched"] == 2 and body["stats"]["households"] == 3
-    r = coordinator.get(f"/match-runs/{body['id']}")
-    assert r.status_code == 200 and r.json["status"] == "succeeded"
     assert "unmatched" not in r.json and "idempotency_key" not in r.json
 
 
@@ -177,12 +180,13 @@ def test_a_failed_run_can_be_restarted(coordinator, homes, db, monkeypatch):
         raise RuntimeError("solver crashed")
 
     monkeypatch.setattr(matching, "solve", broken)
-    run = started(coordinator)
+    run = coordinator.get(f"/match-runs/{started(coordinator)['id']}").json
     assert run["status"] == "failed" and "solver crashed" in run["error"]
     assert coordinator.post(f"/match-runs/{run['id']}/release").status_code == 409
     monkeypatch.undo()
     r = coordinator.post(f"/match-runs/{run['id']}/restart")
-    assert r.status_code == 202 and r.json["status"] == "succeeded" and r.json["attempt"] == 2
+    assert r.status_code == 202 and r.json["status"] == "queued" and r.json["attempt"] == 2
+    assert coordinator.get(f"/match-runs/{run['id']}").json["status"] == "succeeded"
     assert coordinator.post(f"/match-runs/{run['id']}/restart").status_code == 409
 
 
