@@ -70,6 +70,7 @@ ACCESS: dict[str, Rule] = {
     "landlords.commune_suggestions": LANDLORD,
     "landlords.proposals": LANDLORD,
     "landlords.proposal": LANDLORD,
+    "landlords.commission_pack": LANDLORD,
     "landlords.commission_accept": LANDLORD,
     "landlords.commission_refuse": LANDLORD,
     "landlords.lease": LANDLORD,

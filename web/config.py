@@ -28,6 +28,12 @@ DEFAULTS: dict[str, Any] = {
     "LANGUAGES": ["fr", "en"],
     "PAGE_SIZE": 25,
     "PROPOSAL_REPLY_DAYS": 10,
+    # Worklists: the days a landlord's commission and a lease signature may take before the step
+    # is flagged as stalled (and reminded by the periodic job); one place for every threshold.
+    "STEP_DELAY_DAYS": {"commission": 30, "lease": 30},
+    # A reminder goes this many days before a step's due date (and once it is past).
+    "REMINDER_DAYS_BEFORE": 3,
+    "WORKLIST_PAGE_SIZE": 10,  # units per page of the landlord's worklist
     "TOKEN_LIFETIME_DAYS": 90,  # an API token stops working this long after it was made
     "IDLE_TIMEOUT_MINUTES": 30,
     "ABSOLUTE_TIMEOUT_HOURS": 12,

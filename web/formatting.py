@@ -14,7 +14,7 @@ from flask import Flask
 from flask_babel import format_currency, gettext, ngettext
 from markupsafe import Markup
 
-from services import labels, messages
+from services import labels, messages, worklists
 
 
 def decimal(value: float | int | Decimal | None, digits: int = 2, fixed: bool = False) -> str:
@@ -45,4 +45,5 @@ def translated(msgid: str, params: dict[str, Any] | None = None) -> Markup:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(decimal=decimal, euros=euros, translated=translated, label=labels.label)
+    app.jinja_env.filters.update(decimal=decimal, euros=euros, translated=translated, label=labels.label,
+                               reference=worklists.reference)

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from models import Organisation
+from services.worklists import reference
 from tests import factories
 from tests.browser.conftest import check_accessibility
 
@@ -35,7 +36,8 @@ def released(live_server):  # type: ignore[no-untyped-def]
         mine = factories.create_proposal(db, unit=unit, household=household, run=run, deadline=deadline)
         other = factories.create_proposal(db, unit=unit, run=run, rank=2, deadline=deadline)
         db.commit()
-        return {"mine": mine.public_id, "other": other.public_id}
+        return {"mine": mine.public_id, "other": other.public_id,
+                "mine_ref": reference(mine), "other_ref": reference(other)}
 
 
 def log_in(page, url, email, password):  # type: ignore[no-untyped-def]
@@ -81,7 +83,7 @@ def test_referent_then_landlord(live_server, browser, released):  # type: ignore
     # The landlord now sees her anonymised profile, retains her at rank 1, then the lease.
     landlord.reload()
     section = landlord.get_by_role("region", name=re.compile("PARCOURS-PROP-1"))
-    card = section.get_by_role("article", name=re.compile(pid))
+    card = section.get_by_role("article", name=re.compile(released["mine_ref"]))
     text = card.inner_text()
     assert re.search(r"1\s000–1\s499\s€/mois", text) and "Solidarité Femmes Lille" in text
     assert "PARCOURS-DOSSIER-1" not in landlord.content()
@@ -90,7 +92,7 @@ def test_referent_then_landlord(live_server, browser, released):  # type: ignore
     assert "le ménage est retenu au rang 1" in landlord.get_by_role("status").first.inner_text()
     # The unit's candidates in the commission's order: hers first; the other still waits.
     order = landlord.get_by_role("region", name=re.compile("ordre de la commission")).inner_text()
-    assert order.index(pid) < order.index(released["other"]) and "rang 1" in order
+    assert order.index(released["mine_ref"]) < order.index(released["other_ref"]) and "rang 1" in order
     check_accessibility(landlord)
     landlord.get_by_role("button", name="Le bail est signé").click()
     assert "le logement est attribué" in landlord.get_by_role("status").first.inner_text()

@@ -158,7 +158,9 @@ def test_published_to_allocated(workflow_server, browser):  # type: ignore[no-un
         # --- The landlord: the board, the anonymised profile, the commission's choice, the lease.
         landlord.get_by_role("link", name="Propositions", exact=True).click()
         landlord.wait_for_url(re.compile(r"/bailleur/propositions$"))
-        card = landlord.get_by_role("article", name=re.compile(f"Candidature {proposal_id}"))
+        # The landlord reads a readable reference, not the opaque id: her card is the one whose
+        # forms act on this proposal.
+        card = landlord.get_by_role("article").filter(has=landlord.locator(f'form[action*="/{proposal_id}/"]'))
         page_through(landlord, card, re.compile("Page suivante"))
         section = landlord.get_by_role("region", name=re.compile(UNIT_REF))
         assert "Villeneuve-d'Ascq" in section.get_by_role("heading").first.inner_text()

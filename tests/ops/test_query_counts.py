@@ -115,7 +115,7 @@ CASES = {
     "association proposals page": Case("association", _released_run, _proposal_to_association,
                                        lambda _s: "/association/propositions", text=_public_id),
     "landlord proposals page": Case("landlord", _released_run, _proposal_to_landlord,
-                                    lambda _s: "/bailleur/propositions", text=_unit_reference),
+                                    lambda _s: "/bailleur/propositions?per_page=100", text=_unit_reference),
     "units API": Case("landlord", _nothing, _unit, lambda _s: "/api/v1/units?per_page=100"),
     "households API": Case("association", _nothing, _household, lambda _s: "/api/v1/households?per_page=100"),
     "run proposals API": Case("coordinator", _review_run, _proposal_in_review,

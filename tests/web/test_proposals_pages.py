@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from models import Notification
+from services.worklists import reference
 from tests import factories
 
 
@@ -179,10 +180,13 @@ def test_the_commission_ranks_candidates_and_the_lease_goes_down_the_order(clien
     assert "le ménage est retenu au rang 2. Le bail lui sera proposé si" in text(r)
     # The board lists the unit's candidates in the commission's order.
     board = text(client.get("/bailleur/propositions"))
-    assert board.index(f"Candidature {pid}") < board.index(f"Candidature {rid}") < board.index(f"Candidature {tid}")
+    # Named by their readable references (e.g. "2026-0142"), not by their opaque ids.
+    pref, rref, tref = (reference(p) for p in (case.proposal, case.rival, third))
+    assert board.index(f"Candidature {pref}") < board.index(f"Candidature {rref}") < board.index(f"Candidature {tref}")
+    assert f"Candidature {pid}" not in board
     detail = text(client.get(f"/bailleur/propositions/{tid}"))
     assert "ordre de la commission" in detail
-    assert detail.index(pid) < detail.index(rid) < detail.index(f"<strong>{tid}</strong>")
+    assert detail.index(pid) < detail.index(rid) < detail.index(f"<strong>Candidature {tref}</strong>")
     assert "Retenue au rang 3" in detail and "Le bail est signé" not in detail
     # Rank 1 does not sign: the lease goes to rank 2, and rank 2's association is told.
     r = client.post(f"/bailleur/propositions/{pid}/bail-annule",
@@ -205,13 +209,13 @@ def test_a_candidate_waiting_her_turn_can_be_withdrawn_without_moving_the_lease(
     for proposal_id, rank in ((pid, "1"), (rid, "2"), (tid, "3")):
         client.post(f"/bailleur/propositions/{proposal_id}/retenir", data={f"{proposal_id}-accept-rank": rank})
     board = text(client.get("/bailleur/propositions"))
-    assert f'aria-label="Ne plus retenir la candidature {rid}"' in board
+    assert f'aria-label="Ne plus retenir la candidature {reference(case.rival)}"' in board
     # A reason is needed, as for any refusal.
     r = client.post(f"/bailleur/propositions/{rid}/bail-annule", data={f"{rid}-lease_failed-reason": ""})
     assert r.status_code == 422
     r = client.post(f"/bailleur/propositions/{rid}/bail-annule",
                     data={f"{rid}-lease_failed-reason": "household_refused"}, follow_redirects=True)
-    assert f"Il est proposé à la candidature {pid}." in text(r)
+    assert f"Il est proposé à la candidature {reference(case.proposal)}." in text(r)
     db.expire_all()
     # The one offered the lease keeps it; rank 3 still waits, after her.
     assert (case.proposal.status, case.rival.status, third.status) == (

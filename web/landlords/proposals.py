@@ -22,7 +22,7 @@ from wtforms.validators import InputRequired
 
 from matching import geo
 from models import Decision, Proposal
-from services import profiles
+from services import profiles, units, worklists
 from services import proposals as svc
 from services.errors import Conflict, ValidationError
 from web.config import public_url
@@ -116,20 +116,50 @@ def _base_url() -> str:
 
 @bp.route("/propositions")
 def proposals():  # type: ignore[no-untyped-def]
-    """The landlord's units with their candidates, those awaiting a decision first."""
+    """The commission's worklist: the landlord's units with their candidates, grouped by unit,
+    those whose commission has waited longest first; filtered by view (awaiting the commission,
+    the lease, decided, all) and paged."""
     db = get_session()
-    units, candidates = svc.landlord_board(db, current_user,
-                                           page=request.args.get("page", 1, type=int),
-                                           per_page=current_app.config["PAGE_SIZE"])
-    decisions = svc.decisions_by_proposal(db, [p for ps in candidates.values() for p in ps])
+    view = request.args.get("vue", worklists.DEFAULT_VIEW)
+    if view not in worklists.LANDLORD_VIEWS:
+        view = worklists.DEFAULT_VIEW
+    units_page, candidates = worklists.landlord_worklist(
+        db, current_user, view=view, page=request.args.get("page", 1, type=int),
+        per_page=request.args.get("per_page", current_app.config["WORKLIST_PAGE_SIZE"], type=int))
+    shown = [p for ps in candidates.values() for p in ps]
+    decisions = svc.decisions_by_proposal(db, shown)
+    started = worklists.step_started(db, shown)
+    delays = current_app.config["STEP_DELAY_DAYS"]
     board = []
-    for unit in units.items:
+    for unit in units_page.items:
         waiting = any(p.status == "household_accepted" for p in candidates[unit.id])
         free = svc.free_ranks(db, unit) if waiting else []
-        board.append((unit, _commune_name(unit.commune),
-                      [_card(p, decisions[p.id], free) for p in candidates[unit.id]]))
-    return render_template("landlords/proposals/board.html", page=units, board=board,
+        cards = []
+        for p in candidates[unit.id]:
+            card = _card(p, decisions[p.id], free)
+            card["due"] = worklists.step_due(p, started.get(p.id), delays)
+            cards.append(card)
+        board.append((unit, _commune_name(unit.commune), cards))
+    return render_template("landlords/proposals/board.html", page=units_page, board=board, view=view,
+                           views=worklists.LANDLORD_VIEWS, counts=worklists.landlord_counts(db, current_user),
                            labels=svc.STATUS_LABELS, reason_label=svc.reason_label)
+
+
+@bp.route("/logements/<unit_id>/dossier-commission")
+def commission_pack(unit_id: str):  # type: ignore[no-untyped-def]
+    """The printable pack of one unit for the commission: the unit and the anonymised profiles
+    of its (up to 3) candidates who accepted, nothing that locates them."""
+    db = get_session()
+    unit = units.get_unit(db, current_user.organisation, unit_id)
+    pack = worklists.commission_pack(db, current_user, unit)
+    decisions = svc.decisions_by_proposal(db, pack)
+    started = worklists.step_started(db, pack)
+    delays = current_app.config["STEP_DELAY_DAYS"]
+    entries = [{"proposal": p, "profile": profiles.landlord_profile(p), "decisions": decisions[p.id],
+                "due": worklists.step_due(p, started.get(p.id), delays)} for p in pack]
+    return render_template("landlords/proposals/pack.html", unit=unit, commune_name=_commune_name(unit.commune),
+                           entries=entries, labels=svc.STATUS_LABELS, typology=units.typology,
+                           today=svc.paris_today())
 
 
 def _detail(public_id: str, failed: FlaskForm | None = None, kind: str | None = None,
@@ -227,7 +257,7 @@ def lease_failed(public_id: str):  # type: ignore[no-untyped-def]
             return _("Enregistré : le bail ne sera pas signé avec ce ménage, et aucune autre candidate "
                      "retenue n'attend ce logement.")
         return _("Enregistré : le bail ne sera pas signé avec ce ménage. Il est proposé à la "
-                 "candidature %(id)s.", id=offered.public_id)
+                 "candidature %(id)s.", id=worklists.reference(offered))
 
     return _decide(public_id, "lease_failed", said, decision="decline", step="lease")
 

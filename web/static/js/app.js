@@ -9,3 +9,9 @@ document.addEventListener("click", (event) => {
   const el = event.target.closest("[data-confirm]");
   if (el && !window.confirm(el.dataset.confirm)) event.preventDefault();
 });
+
+// A "print" button (the commission pack): the CSP forbids inline handlers.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("[data-print]");
+  if (button) { window.print(); }
+});

@@ -1,0 +1,148 @@
+"""What awaits each side, by deadline: the landlord commission's worklist, readable references,
+and the steps that wait too long.
+
+A proposal waits at one step at a time: the household's answer (`pending`, until its
+`deadline`), the landlord's commission (`household_accepted`, since the household's yes) or
+the lease (`commission_accepted`, since the commission's choice). The delays allowed for the
+last two are settings (`STEP_DELAY_DAYS`, web/config.py, passed in by the caller): a step past
+its due date is *stalled*, flagged on the worklists and reminded by the periodic job.
+
+References: a commission discusses "candidature n° 2026-0142", not `P-cK_sHqf529VMyjDe`.
+The number is the proposal's own row number, the year the year it was made: it is stable
+(erasing another household never renumbers it), unique, and derived from nothing about the
+household, the unit or where either is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from models import Decision, Proposal, Unit, User
+from services import clock
+from services import proposals as proposals_svc
+from services.paging import Page, paginate
+
+# The steps that wait on someone, and the status a proposal has while it waits there.
+STEP_OF_STATUS = {"pending": "answer", "household_accepted": "commission", "commission_accepted": "lease"}
+# The decision that starts each step (the answer's step starts at release: it has a deadline).
+STARTED_BY = {"commission": "household", "lease": "commission"}
+
+# The landlord's worklist views: (query value, statuses shown). The first is what awaits her
+# commission; "toutes" shows every released candidate.
+LANDLORD_VIEWS: dict[str, tuple[str, ...] | None] = {
+    "commission": ("household_accepted",),
+    "bail": ("commission_accepted", "commission_ranked"),
+    "decidees": ("commission_ranked", "commission_accepted", "commission_refused", "leased"),
+    "toutes": None,
+}
+DEFAULT_VIEW = "toutes"
+# A commission considers at most this many candidates per unit (its ranks 1 to 3).
+PACK_SIZE = len(proposals_svc.COMMISSION_RANKS)
+
+
+def reference(proposal: Proposal) -> str:
+    """The proposal's readable reference, e.g. "2026-0142" (see the module's docstring)."""
+    made = proposal.created_at or clock.utcnow()
+    year = made.astimezone(clock.PARIS).year if made.tzinfo else made.year
+    return f"{year}-{proposal.id:04d}"
+
+
+@dataclass(frozen=True)
+class StepDue:
+    """Where a proposal waits, since when and until when (`stalled`: past `due`)."""
+
+    step: str
+    since: dt.date | None
+    due: dt.date | None
+    stalled: bool
+    days_waiting: int | None
+
+
+def step_started(session: so.Session, proposals: Iterable[Proposal]) -> dict[int, dt.datetime]:
+    """When each waiting proposal entered its current step (commission, lease), in one query."""
+    wanted = {p.id: STARTED_BY[STEP_OF_STATUS[p.status]] for p in proposals
+              if STEP_OF_STATUS.get(p.status) in STARTED_BY}
+    if not wanted:
+        return {}
+    found: dict[int, dt.datetime] = {}
+    for d in session.scalars(sa.select(Decision).where(Decision.proposal_id.in_(wanted))):
+        if d.step == wanted[d.proposal_id]:
+            found[d.proposal_id] = d.decided_at
+    return found
+
+
+def step_due(proposal: Proposal, started: dt.datetime | None, delays: Mapping[str, int],
+             today: dt.date | None = None) -> StepDue | None:
+    """The step a proposal waits at and its due date; None if it waits on nobody."""
+    step = STEP_OF_STATUS.get(proposal.status)
+    if step is None:
+        return None
+    today = today or clock.today(proposal.unit.department if proposal.unit else None)
+    if step == "answer":
+        due = proposal.deadline
+        return StepDue(step, None, due, due is not None and today > due, None)
+    if started is None:
+        return StepDue(step, None, None, False, None)
+    since = started.astimezone(clock.PARIS).date() if started.tzinfo else started.date()
+    due = since + dt.timedelta(days=int(delays[step]))
+    return StepDue(step, since, due, today > due, (today - since).days)
+
+
+def _view_statuses(view: str) -> tuple[str, ...] | None:
+    return LANDLORD_VIEWS.get(view, LANDLORD_VIEWS[DEFAULT_VIEW])
+
+
+def landlord_counts(session: so.Session, user: User) -> dict[str, int]:
+    """How many candidates each view of the landlord's worklist shows."""
+    rows: dict[str, int] = {status: n for status, n in session.execute(
+        sa.select(Proposal.status, sa.func.count()).where(proposals_svc._reach(user), proposals_svc._released())
+        .group_by(Proposal.status))}
+    return {view: sum(n for s, n in rows.items() if statuses is None or s in statuses)
+            for view, statuses in LANDLORD_VIEWS.items()}
+
+
+def landlord_worklist(session: so.Session, user: User, *, view: str = DEFAULT_VIEW, page: int = 1,
+                      per_page: int = 10) -> tuple[Page[Unit], dict[int, list[Proposal]]]:
+    """The landlord's units with candidates in `view`, grouped by unit: first the units whose
+    commission has waited longest (the earliest due date first), then those waiting for a
+    lease signature, then the others by reference. Each unit's candidates in the commission's
+    order."""
+    statuses = _view_statuses(view)
+    shown = [proposals_svc._reach(user), proposals_svc._released()]
+    if statuses is not None:
+        shown.append(Proposal.status.in_(statuses))
+    unit_ids = sa.select(Proposal.unit_id).where(*shown)
+    # The oldest household "yes" still waiting for this unit's commission: the earliest due date.
+    waiting_since = (sa.select(sa.func.min(Decision.decided_at))
+                     .join(Proposal, Proposal.id == Decision.proposal_id)
+                     .where(Proposal.unit_id == Unit.id, Proposal.status == "household_accepted",
+                            Decision.step == "household")
+                     .scalar_subquery())
+    lease_waiting = sa.select(Proposal.unit_id).where(Proposal.status == "commission_accepted")
+    stmt = (sa.select(Unit).where(Unit.id.in_(unit_ids))
+            .order_by(waiting_since.asc().nulls_last(),
+                      sa.case((Unit.id.in_(lease_waiting), 0), else_=1), Unit.reference, Unit.id))
+    units = paginate(session, stmt, page, per_page)
+    candidates: dict[int, list[Proposal]] = {unit.id: [] for unit in units.items}
+    if candidates:
+        for proposal in session.scalars(
+            sa.select(Proposal).where(Proposal.unit_id.in_(candidates), *shown[1:])
+            .options(*proposals_svc._with_parties())
+            .order_by(*proposals_svc._commission_order())
+        ):
+            candidates[proposal.unit_id].append(proposal)
+    return units, candidates
+
+
+def commission_pack(session: so.Session, user: User, unit: Unit) -> list[Proposal]:
+    """The candidates of one of the landlord's units that her commission examines: those who
+    accepted and are not yet refused (awaiting, retained, leased), in the commission's order,
+    at most `PACK_SIZE`."""
+    return [p for p in proposals_svc.unit_candidates(session, user, unit)
+            if p.status in ("household_accepted", "commission_ranked", "commission_accepted", "leased")
+            ][:PACK_SIZE]
