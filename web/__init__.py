@@ -14,7 +14,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True,
                 instance_path=os.environ.get("PASSERELLE_INSTANCE_PATH") or None)
 
-    from web import access, badges, db, errors, extensions, proxies, requests
+    from web import access, badges, db, errors, extensions, proxies, requests, static_files
     from web import config as settings
     from web import logging as logs
 
@@ -28,6 +28,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     extensions.init_app(app)
     requests.init_app(app)
+    static_files.init_app(app)
     register_blueprints(app)
     badges.init_app(app)
     # Last of the request hooks: it needs the caller that those before it have resolved.

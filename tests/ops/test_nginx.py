@@ -207,6 +207,8 @@ def test_nginx_in_front_of_gunicorn(postgres_url, tmp_path):
             assert "max-age=" in headers["strict-transport-security"]
             assert re.fullmatch(r"[0-9a-f]{32}", headers["x-request-id"])  # nginx's $request_id
             assert "Secure" in headers["set-cookie"] and "HttpOnly" in headers["set-cookie"]
+            stylesheet = re.search(rb'href="(/static/css/app\.css\?v=[0-9a-f]+)"', body)
+            assert stylesheet, "the page links its stylesheet with a fingerprint"
             token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', body)
             assert token, "the login form has a CSRF token"
 
@@ -227,11 +229,15 @@ def test_nginx_in_front_of_gunicorn(postgres_url, tmp_path):
             if status == 302:  # a second-factor step, when the policy asks for one
                 assert headers["location"].startswith(("/", f"https://{HOST}/")), headers["location"]
 
-            # Static files come from disk through nginx, cached, with the shipped headers.
-            status, headers, body = client.request("GET", "/static/css/app.css")
+            # Static files come from disk through nginx, with the shipped headers: the page's
+            # fingerprinted URL is cached for a year, a bare one for a week.
+            status, headers, body = client.request("GET", stylesheet.group(1).decode())
             assert status == 200
             assert body == (STATIC / "css" / "app.css").read_bytes()
-            assert "public" in headers["cache-control"] and "max-age=604800" in headers["cache-control"]
+            assert headers["cache-control"] == "public, max-age=31536000, immutable"
+            status, headers, body = client.request("GET", "/static/css/app.css")
+            assert status == 200
+            assert headers["cache-control"] == "public, max-age=604800"
             assert headers["x-content-type-options"] == "nosniff"
             assert headers["content-type"].startswith("text/css")
             status, _h, body = client.request("GET", "/static/../../pyproject.toml")

@@ -1,0 +1,35 @@
+"""Static URLs carry their content's fingerprint, so an upgrade never leaves an old file cached."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from flask import url_for
+
+
+def test_static_urls_carry_the_content_hash(app, client):
+    page = client.get("/connexion").get_data(as_text=True)
+    found = re.search(r'href="/static/css/app\.css\?v=([0-9a-f]{12})"', page)
+    assert found, "the login page links app.css with a fingerprint"
+    content = (Path(app.static_folder or "") / "css" / "app.css").read_bytes()
+    assert found.group(1) == hashlib.sha256(content).hexdigest()[:12]
+    # The fingerprinted URL serves the file itself.
+    response = client.get(f"/static/css/app.css?v={found.group(1)}")
+    try:
+        assert response.status_code == 200 and response.data == content
+    finally:
+        response.close()  # the file Flask opened to send
+
+
+def test_a_changed_file_gets_a_new_url(app, tmp_path):
+    app.static_folder = str(tmp_path)
+    (tmp_path / "site.css").write_text("body { color: black }")
+    with app.test_request_context():
+        first = url_for("static", filename="site.css")
+        (tmp_path / "site.css").write_text("body { color: darkblue }")
+        second = url_for("static", filename="site.css")
+        missing = url_for("static", filename="absent.css")
+    assert first != second and first.startswith("/static/site.css?v=")
+    assert missing == "/static/absent.css"  # nothing to hash: Flask answers 404 as before
