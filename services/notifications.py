@@ -45,6 +45,13 @@ EMAILS: dict[str, tuple[Any, Any]] = {
            "Ce message ne contient volontairement aucune information sur le logement ni sur "
            "le ménage.\n\nPasserelle"),
     ),
+    # A step waits on you (services.worklists.send_reminders).
+    "reminder": (
+        _l("Rappel : une proposition attend votre réponse sur Passerelle"),
+        _l("Bonjour,\n\nUne proposition attend votre réponse ou celle de votre commission sur "
+           "Passerelle :\n%(link)s\n\nCe message ne contient volontairement aucune information sur "
+           "le logement ni sur le ménage.\n\nPasserelle"),
+    ),
 }
 
 

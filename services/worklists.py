@@ -18,12 +18,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
 
-from models import Decision, Proposal, Unit, User
-from services import clock
+from models import Decision, Household, Notification, Organisation, Proposal, Unit, User
+from services import clock, messages, notifications
 from services import proposals as proposals_svc
 from services.paging import Page, paginate
 
@@ -146,3 +148,66 @@ def commission_pack(session: so.Session, user: User, unit: Unit) -> list[Proposa
     return [p for p in proposals_svc.unit_candidates(session, user, unit)
             if p.status in ("household_accepted", "commission_ranked", "commission_accepted", "leased")
             ][:PACK_SIZE]
+
+
+# --- Reminders (the periodic job) ----------------------------------------------------------
+
+def reminder(step: str, late: bool, **params: str) -> Any:
+    """The words of a reminder at `step`: before the due date, or once it is past (`late`)."""
+    if step == "answer":
+        if late:
+            return _l("En retard : la proposition %(ref)s attendait la réponse du ménage le %(date)s.", **params)
+        return _l("Rappel : la proposition %(ref)s attend la réponse du ménage au plus tard le %(date)s.",
+                  **params)
+    if step == "commission":
+        if late:
+            return _l("En retard : la candidature %(ref)s attendait la décision de votre commission le "
+                      "%(date)s.", **params)
+        return _l("Rappel : la candidature %(ref)s attend la décision de votre commission au plus tard "
+                  "le %(date)s.", **params)
+    if late:
+        return _l("En retard : le bail de la candidature %(ref)s devait être signé le %(date)s.", **params)
+    return _l("Rappel : le bail de la candidature %(ref)s doit être signé au plus tard le %(date)s.", **params)
+
+
+# Who is reminded at each step: the page where it is done. Each reminder (before the due date,
+# then once past it) is sent once per proposal and step: a notification with the same words
+# and link is not repeated.
+LINKS = {"answer": proposals_svc.ASSOCIATION_LINK, "commission": proposals_svc.LANDLORD_LINK,
+         "lease": proposals_svc.LANDLORD_LINK}
+
+
+def _reminded(session: so.Session, organisation: Organisation, msgid: str, link: str) -> bool:
+    return session.scalar(sa.select(Notification.id).where(
+        Notification.organisation_id == organisation.id, Notification.msgid == msgid,
+        Notification.link == link).limit(1)) is not None
+
+
+def send_reminders(session: so.Session, delays: Mapping[str, int], days_before: int, *,
+                   today: dt.date | None = None, base_url: str = "") -> int:
+    """Remind whoever a waiting proposal waits on (the association for the household's answer,
+    the landlord for the commission and the lease), `days_before` its due date and once it is
+    past; each reminder once. Returns how many were sent (the caller commits)."""
+    waiting = list(session.scalars(
+        sa.select(Proposal).where(Proposal.status.in_(STEP_OF_STATUS))
+        .options(so.selectinload(Proposal.unit).selectinload(Unit.landlord),
+                 so.selectinload(Proposal.household).selectinload(Household.association))
+        .order_by(Proposal.id)))
+    started = step_started(session, waiting)
+    sent = 0
+    for proposal in waiting:
+        due = step_due(proposal, started.get(proposal.id), delays, today)
+        if due is None or due.due is None:
+            continue
+        now = today or clock.today(proposal.unit.department)
+        if now < due.due - dt.timedelta(days=days_before):
+            continue
+        message = reminder(due.step, due.stalled, ref=reference(proposal), date=due.due.strftime("%d/%m/%Y"))
+        who = proposal.household.association if due.step == "answer" else proposal.unit.landlord
+        link = LINKS[due.step].format(id=proposal.public_id)
+        if who is None or _reminded(session, who, messages.deferred(message)[0], link):
+            continue
+        notifications.tell(session, who, message, link, email="reminder", base_url=base_url)
+        sent += 1
+    session.flush()
+    return sent

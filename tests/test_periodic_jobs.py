@@ -52,3 +52,46 @@ def test_the_nightly_purge_erases_households_closed_long_ago(app, db):
     db.expunge_all()
     assert db.get(Household, old_id) is None
     assert db.get(Household, recent_id) is not None
+
+
+def test_the_reminder_job_reminds_whoever_a_step_waits_on_once(app, db):
+    from models import Decision, Notification
+    from services import clock
+    from services.worklists import reference
+
+    landlord = factories.create_organisation(db, "landlord")
+    factories.create_user(db, role="landlord", organisation=landlord)
+    association = factories.create_organisation(db, "association")
+    factories.create_user(db, role="association", organisation=association)
+    # The commission has had this one for 40 days (30 allowed): past due.
+    stalled = factories.create_proposal(db, unit=factories.create_unit(db, landlord=landlord),
+                                        status="household_accepted")
+    db.add(Decision(proposal_id=stalled.id, step="household", outcome="accept",
+                    decided_at=clock.utcnow() - dt.timedelta(days=40)))
+    # Accepted yesterday: nothing to remind yet.
+    fresh = factories.create_proposal(db, unit=factories.create_unit(db, landlord=landlord),
+                                      status="household_accepted")
+    db.add(Decision(proposal_id=fresh.id, step="household", outcome="accept", decided_at=clock.utcnow()))
+    # The household's answer is due in two days (reminded 3 days before), and in nine days.
+    soon = factories.create_proposal(db, household=factories.create_household(db, association=association),
+                                     deadline=dt.date.today() + dt.timedelta(days=2))
+    later = factories.create_proposal(db, household=factories.create_household(db, association=association),
+                                      deadline=dt.date.today() + dt.timedelta(days=9))
+    db.commit()
+    jobs = get_jobs(app)
+    assert "send_reminders" in {task.name for task in jobs.huey._registry.periodic_tasks}
+    emails_before = db.scalar(sa.select(sa.func.count()).select_from(OutboxEmail))
+    jobs.tasks["send_reminders"].call_local()
+    jobs.tasks["send_reminders"].call_local()  # a second run repeats nothing
+    notes = {(n.organisation_id, n.link): n for n in db.scalars(sa.select(Notification))}
+    to_landlord = notes[(landlord.id, f"/bailleur/propositions/{stalled.public_id}")]
+    assert to_landlord.msgid.startswith("En retard : la candidature")
+    assert to_landlord.params["ref"] == reference(stalled)
+    to_association = notes[(association.id, f"/association/propositions/{soon.public_id}")]
+    assert to_association.msgid.startswith("Rappel : la proposition")
+    assert to_association.params["date"] == soon.deadline.strftime("%d/%m/%Y")
+    for quiet in (fresh, later):
+        assert not [k for k in notes if k[1] and k[1].endswith(quiet.public_id)]
+    assert len(notes) == 2
+    # One e-mail per reminded organisation's user, and no more on the second run.
+    assert db.scalar(sa.select(sa.func.count()).select_from(OutboxEmail)) == emails_before + 2

@@ -156,6 +156,21 @@ def _register_periodic(app: Flask, jobs: Jobs) -> None:
             finally:
                 db.close()
 
+    def reminders() -> None:
+        from services import worklists
+        from web.config import public_url
+
+        with app.app_context():
+            db = app.extensions["db"].sessionmaker()
+            try:
+                sent = worklists.send_reminders(db, app.config["STEP_DELAY_DAYS"],
+                                                int(app.config["REMINDER_DAYS_BEFORE"]),
+                                                base_url=public_url())
+                db.commit()
+                log.info("%d reminder(s) sent", sent)
+            finally:
+                db.close()
+
     # Before the purge (01:40): a quarter is frozen before its rows can be erased.
     jobs.tasks["freeze_quarters"] = jobs.huey.periodic_task(crontab(minute="20", hour="1"),
                                                             name="freeze_quarters")(freeze_quarters)
@@ -164,6 +179,8 @@ def _register_periodic(app: Flask, jobs: Jobs) -> None:
     # (Paris, Guadeloupe, Réunion... see services.clock); the query is cheap.
     jobs.tasks["expire_proposals"] = jobs.huey.periodic_task(crontab(minute="10"),
                                                              name="expire_proposals")(expire)
+    # Every hour too (each territory's day starts at its own midnight); a reminder is sent once.
+    jobs.tasks["send_reminders"] = jobs.huey.periodic_task(crontab(minute="30"), name="send_reminders")(reminders)
     jobs.tasks["send_outbox"] = jobs.huey.periodic_task(crontab(), name="send_outbox")(send)
     # The only place stale runs are failed (no page does it): every minute, so a run whose
     # job died frees its departments within a minute of RUN_STALE_SECONDS.
