@@ -33,6 +33,7 @@ from flask_babel import lazy_gettext as _l
 from models import Commitment, Convention, Decision, Household, Organisation, Proposal, TrainingRecord, Unit, User
 from models.conventions import COMMITMENT_KINDS
 from services import clock, stats
+from services import territory as territories
 from services.errors import NotFound, ValidationError
 from services.stats import Period, Quarter
 
@@ -63,8 +64,8 @@ def _names(text: Iterable[str] | str) -> list[str]:
 
 
 def territory(user: User) -> set[str]:
-    """The departments a coordinator's organisation covers."""
-    return set(user.organisation.departments or []) if user.organisation else set()
+    """The departments a coordinator's organisation covers (services.territory's reading of them)."""
+    return set(territories.departments(user))
 
 
 def manages(user: User, convention: Convention) -> bool:

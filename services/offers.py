@@ -31,7 +31,7 @@ from matching import domain as mdomain
 from matching.validation import pair_components, pair_failures
 from models import Household, Organisation, Proposal, RefusedOffer, RehousingRequest, Unit, User, utcnow
 from models.housing import PROTECTED
-from services import audit, clock, profiles, proposal_flow, runs
+from services import audit, clock, profiles, proposal_flow, runs, territory
 from services.errors import Conflict, NotFound, ServiceError, ValidationError
 
 # How many open candidacies a household may have at once (policy key; default 2).
@@ -142,10 +142,13 @@ def _own_household(session: so.Session, user: User, household_id: str) -> Househ
     return household
 
 
-def _unit(session: so.Session, unit_id: str, *, landlord_id: int | None = None) -> Unit:
+def _unit(session: so.Session, unit_id: str, *, landlord_id: int | None = None,
+          within: sa.ColumnElement[bool] | None = None) -> Unit:
     stmt = sa.select(Unit).where(Unit.public_id == unit_id).options(so.joinedload(Unit.landlord))
     if landlord_id is not None:
         stmt = stmt.where(Unit.landlord_id == landlord_id)
+    if within is not None:
+        stmt = stmt.where(within)
     unit = session.scalar(stmt)
     if unit is None:
         raise NotFound(_l("Logement introuvable : %(id)s.", id=unit_id), field="unit")
@@ -291,13 +294,11 @@ def direct_match(session: so.Session, user: User, *, unit_id: str, household_id:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_l("Indiquez la raison de cette proposition directe."), field="reason")
-    territory = set(user.organisation.departments or [])
-    unit = _unit(session, unit_id)
-    household = session.scalar(_protected(sa.select(Household).where(Household.public_id == household_id)))
-    if unit.department not in territory:
-        raise NotFound(_l("Logement introuvable : %(id)s.", id=unit_id), field="unit")
-    if household is None or not (runs.household_departments(
-            household.search_area, household.association.departments or []) & territory):
+    # Her territory, by services.territory's rules (the ones every other route applies).
+    unit = _unit(session, unit_id, within=territory.units(user))
+    household = session.scalar(_protected(sa.select(Household).where(
+        Household.public_id == household_id, territory.households(session, user))))
+    if household is None:
         raise NotFound(_l("Ménage introuvable : %(id)s.", id=household_id), field="household")
     proposal = _open_checked(session, unit=unit, household=household, origin="direct", actor=user,
                              refuse=_broken)
@@ -452,8 +453,8 @@ class RefusedOfferError(ValidationError):
 
 def refused_offers(session: so.Session, user: User) -> list[RefusedOffer]:
     """The refused offers on requests of the coordinator's territory, newest first."""
-    territory = set(user.organisation.departments or [])
-    rows = session.scalars(sa.select(RefusedOffer).options(
+    rows = session.scalars(sa.select(RefusedOffer).where(
+        RefusedOffer.unit_id.in_(sa.select(Unit.id).where(territory.units(user)))).options(
         so.joinedload(RefusedOffer.request), so.joinedload(RefusedOffer.unit),
         so.joinedload(RefusedOffer.landlord)).order_by(RefusedOffer.created_at.desc(), RefusedOffer.id.desc()))
-    return [r for r in rows if r.unit.department in territory]
+    return list(rows)

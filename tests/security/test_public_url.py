@@ -90,3 +90,65 @@ def test_the_demo_refuses_production_mode(monkeypatch, tmp_path):
     with engine.connect() as conn:
         assert sa.inspect(conn).get_table_names() == []
     engine.dispose()
+
+
+# The four actions that e-mailed relative links ("/bailleur/propositions", no site): each
+# now writes the configured address, like every other e-mail.
+
+def _absolute(db, app) -> list[str]:  # type: ignore[no-untyped-def]
+    db.expire_all()
+    bodies = [m.body for m in db.scalars(sa.select(OutboxEmail))]
+    assert bodies, "someone should have been e-mailed"
+    assert all(app.config["DEVELOPMENT_PUBLIC_URL"] + "/" in b for b in bodies), bodies
+    return bodies
+
+
+def _pending_proposal(db):  # type: ignore[no-untyped-def]
+    landlord = factories.create_organisation(db, "landlord")
+    association = factories.create_organisation(db, "association")
+    factories.create_user(db, "landlord", organisation=landlord)
+    referent = factories.create_user(db, "association", organisation=association)
+    proposal = factories.create_proposal(db, unit=factories.create_unit(db, landlord=landlord),
+                                         household=factories.create_household(db, association=association))
+    token = factories.create_token(db, referent)
+    db.commit()
+    return proposal, {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("action", ["withdraw", "erase"])
+def test_withdrawing_or_erasing_a_household_emails_absolute_links(client, db, app, action):
+    proposal, headers = _pending_proposal(db)
+    path = f"/api/v1/households/{proposal.household.public_id}"
+    r = (client.post(path + "/withdraw", headers=headers) if action == "withdraw"
+         else client.delete(path, headers=headers))
+    assert r.status_code in (200, 204), r.json
+    _absolute(db, app)
+
+
+def _reviewed_run(client, db):  # type: ignore[no-untyped-def]
+    org = factories.create_organisation(db, "coordinator", departments=["59"])
+    coordinator = factories.create_user(db, "coordinator", organisation=org)
+    landlord = factories.create_organisation(db, "landlord")
+    association = factories.create_organisation(db, "association")
+    factories.create_user(db, "landlord", organisation=landlord)
+    factories.create_user(db, "association", organisation=association)
+    factories.create_unit(db, landlord=landlord)
+    factories.create_household(db, association=association)
+    headers = {"Authorization": f"Bearer {factories.create_token(db, coordinator)}"}
+    db.commit()
+    run = client.post("/api/v1/match-runs", json={"departments": ["59"]}, headers=headers).json
+    assert client.get(f"/api/v1/match-runs/{run['id']}", headers=headers).json["status"] == "succeeded"
+    return coordinator, run["id"], headers
+
+
+def test_releasing_a_run_through_the_api_emails_absolute_links(client, db, app):
+    _, run_id, headers = _reviewed_run(client, db)
+    assert client.post(f"/api/v1/match-runs/{run_id}/release", headers=headers).status_code == 200
+    _absolute(db, app)
+
+
+def test_releasing_a_run_from_its_page_emails_absolute_links(client, db, app, login_as):
+    coordinator, run_id, _ = _reviewed_run(client, db)
+    login_as(coordinator)
+    assert client.post(f"/coordination/rapprochements/{run_id}/diffuser").status_code == 303
+    _absolute(db, app)

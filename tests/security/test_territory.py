@@ -151,7 +151,11 @@ CRAWLED = {
     "coordinators.drop_proposal", "coordinators.release_run", "coordinators.restart_run", "coordinators.policy",
     "units.Units", "units.UnitById", "households.Households", "match_runs.MatchRuns", "match_runs.MatchRunItem",
     "match_runs.MatchRunProposals", "match_runs.DropProposal", "match_runs.ReleaseRun", "match_runs.RestartRun",
-    "stats.Stats", "offers.direct",
+    "stats.Stats", "offers.direct", "households.HouseholdItem",
+    # test_conventions_quarters_and_refused_offers_hold_each_coordinator_to_her_territory
+    "coordinators.conventions", "coordinators.convention", "coordinators.convention_new",
+    "coordinators.convention_commitment", "coordinators.convention_training", "coordinators.close_quarter",
+    "coordinators.refused_offers",
 }
 
 
@@ -237,6 +241,9 @@ def test_api_details_and_actions_of_another_territory_answer_404_and_change_noth
         own = api.get(f"/api/v1/match-runs/{mine['review'].public_id}/proposals").get_json()
         assert [p["id"] for p in own["items"]] == [mine["proposal"].public_id]
         assert api.get(f"/api/v1/units/{mine['unit'].public_id}").status_code == 200
+        # Her household, as her list shows it (never its zones: see below).
+        own_household = api.get(f"/api/v1/households/{mine['household'].public_id}")
+        assert own_household.status_code == 200 and own_household.get_json()["id"] == mine["household"].public_id
         assert api.get(f"/api/v1/stats?quarter=2026-Q4&departments={mine['codes'][0]}").status_code == 200
 
 
@@ -299,6 +306,75 @@ def test_pages_hold_each_coordinator_to_her_territory(app, client, db, login_as,
         assert client.get(f"/coordination/rapprochements/{mine['review'].public_id}").status_code == 200
 
 
+def _conventions_and_refusals(db, side: dict[str, Any]) -> None:
+    """A convention, a committee and a refused offer of one territory (kept in `side`)."""
+    import datetime as dt
+
+    from models import RefusedOffer, RehousingRequest
+    from services import conventions
+
+    codes = side["codes"]
+    side["convention"] = conventions.create_convention(
+        db, user=side["coordinator"], title=f"Convention {codes[0]}", parties="FNSF", funders="",
+        departments=",".join(codes), starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2027, 1, 1))
+    side["landlord"] = side["unit"].landlord
+    factories.create_organisation(db, "committee", departments=codes[:1])
+    request = RehousingRequest(association_id=side["household"].association_id, household_id=side["household"].id,
+                               departments=codes, message=None)
+    db.add(request)
+    db.flush()
+    side["request"] = request
+    db.add(RefusedOffer(request_id=request.id, unit_id=side["unit"].id, landlord_id=side["unit"].landlord_id,
+                        rules=["exclusion_zone"]))
+    db.commit()
+
+
+def test_conventions_quarters_and_refused_offers_hold_each_coordinator_to_her_territory(client, db, login_as,
+                                                                                        south, north):
+    from models import Commitment, Convention, QuarterSnapshot, TrainingRecord
+    from services import conventions
+    from services.stats import Quarter
+
+    for side in (south, north):
+        _conventions_and_refusals(db, side)
+    for mine, theirs in ((south, north), (north, south)):
+        client.post("/deconnexion")
+        login_as(mine["coordinator"])
+        listed = client.get("/coordination/conventions").get_data(as_text=True)
+        assert mine["convention"].title in listed and theirs["convention"].title not in listed
+        other = theirs["convention"].id
+        landlord = theirs["landlord"].id
+        for response in (
+            client.get(f"/coordination/conventions/{other}"),
+            client.post(f"/coordination/conventions/{other}/engagements", data={
+                "c-organisation_id": landlord, "c-year": 2026, "c-kind": "units_posted", "c-target": 12}),
+            client.post(f"/coordination/conventions/{other}/formations", data={
+                "t-organisation_id": landlord, "t-held_on": "2026-03-04", "t-persons": 6}),
+        ):
+            assert response.status_code == 404, response.request.path
+        assert db.scalar(sa.select(sa.func.count()).select_from(Commitment)) == 0
+        assert db.scalar(sa.select(sa.func.count()).select_from(TrainingRecord)) == 0
+        # A new convention on the other territory's departments is refused, naming them.
+        refused = client.post("/coordination/conventions/nouvelle", data={
+            "title": "Chez les autres", "parties": "FNSF", "departments": ",".join(theirs["codes"]),
+            "starts_on": "2026-01-01", "ends_on": "2027-01-01"})
+        assert refused.status_code == 422 and "Hors de votre territoire" in refused.get_data(as_text=True)
+        assert db.scalar(sa.select(Convention.id).where(Convention.title == "Chez les autres")) is None
+        assert client.get("/coordination/conventions/nouvelle").status_code == 200
+        assert client.get(f"/coordination/conventions/{mine['convention'].id}").status_code == 200
+        # Closing a quarter freezes her territory and the committees inside it, nobody else's.
+        last = Quarter.of(conventions.today()).previous()
+        frozen = sa.select(QuarterSnapshot.scope).where(QuarterSnapshot.quarter == str(last))
+        before = set(db.scalars(frozen))
+        assert client.post("/coordination/trimestres/clore", data={"q-quarter": str(last)}).status_code == 303
+        new = set(db.scalars(frozen)) - before
+        # Her territory's figures and her committee's (inside it); the other committee's are not hers to freeze.
+        assert new == {f"departments:{','.join(mine['codes'])}", f"departments:{mine['codes'][0]}"}
+        # The refused offers: those on her territory's units only.
+        page = client.get("/coordination/offres-refusees").get_data(as_text=True)
+        assert mine["request"].public_id in page and theirs["request"].public_id not in page
+
+
 def test_the_policy_page_shows_her_own_territorys_rules(client, db, login_as, south, north):
     login_as(north["coordinator"])
     client.post("/coordination/regles", data={"max_effort_rate": "22", "candidates_per_unit": "4",
@@ -327,8 +403,12 @@ def test_no_coordinator_answer_holds_zones_or_preferred_points(client, db, login
     assert mine["exclusion_zone_count"] == 3 and mine["zones_checked"] is True
     assert items[south["by_commune"].public_id]["exclusion_zone_count"] == 1
     texts = [listed.get_data(as_text=True)]
+    one = api.get(f"/api/v1/households/{south['household'].public_id}").get_json()
+    assert one["exclusion_zone_count"] == 3 and one["zones_checked"] is True
+    assert not {"exclusion_zones", "preferred_points", "notes"} & set(one)
     run = south["review"].public_id
-    for url in ("/api/v1/units", f"/api/v1/match-runs/{run}", f"/api/v1/match-runs/{run}/proposals"):
+    for url in (f"/api/v1/households/{south['household'].public_id}", "/api/v1/units",
+                f"/api/v1/match-runs/{run}", f"/api/v1/match-runs/{run}/proposals"):
         texts.append(api.get(url).get_data(as_text=True))
     login_as(coordinator)
     for url in ("/coordination/", f"/coordination/rapprochements/{run}",
@@ -377,7 +457,8 @@ def test_coordinator_pages_do_not_even_select_the_encrypted_columns(app, client,
         for url in ("/coordination/", f"/coordination/rapprochements/{run}",
                     f"/coordination/rapprochements/{run}/progression"):
             assert client.get(url).status_code == 200
-        for url in ("/api/v1/households", "/api/v1/units", f"/api/v1/match-runs/{run}/proposals"):
+        for url in ("/api/v1/households", f"/api/v1/households/{south['household'].public_id}",
+                    "/api/v1/units", f"/api/v1/match-runs/{run}/proposals"):
             assert api.get(url).status_code == 200
     finally:
         sa.event.remove(connection, "before_cursor_execute", record)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Response, jsonify, request
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
@@ -23,6 +24,7 @@ from services import territory
 from services.errors import ServiceError
 from web.api.auth import api_user, requires
 from web.api.common import PageArgs, page_of
+from web.config import public_url
 from web.db import get_session
 
 blp = Blueprint("households", __name__, description="Households an association supports")
@@ -168,13 +170,21 @@ class Households(MethodView):
 
 @blp.route("/households/<string:public_id>")
 class HouseholdItem(MethodView):
-    @requires("association")
+    @requires("association", "coordinator")
     @blp.response(200, HouseholdSchema)
-    def get(self, public_id: str) -> Household:
-        """Read one of the association's households (logged: it holds her exclusion zones)"""
+    def get(self, public_id: str) -> Any:
+        """Read a household (association: its own, logged; coordinator: one of her territory's
+        in matching, as the list shows her: her zones counted, never read)"""
+        user, db = api_user(), get_session()
+        if user.role == "coordinator":
+            # The list's rule for the one: her territory, the statuses of matching; the
+            # encrypted columns are not even loaded (deferred), so nothing to log.
+            household = svc.get_household(db, public_id, association=None, within=sa.and_(
+                territory.households(db, user), Household.status.in_(COORDINATOR_STATUSES)))
+            return jsonify(CoordinatorHouseholdSchema().dump(household))
         household = _own(public_id)
-        svc.record_sensitive_read(get_session(), [household], actor=api_user())
-        get_session().commit()
+        svc.record_sensitive_read(db, [household], actor=user)
+        db.commit()
         return household
 
     @requires("association")
@@ -191,7 +201,7 @@ class HouseholdItem(MethodView):
     @blp.response(204)
     def delete(self, public_id: str) -> str:
         """Erase a household and its proposals (an audit entry without personal data remains)"""
-        svc.erase_household(get_session(), _own(public_id), actor=api_user())
+        svc.erase_household(get_session(), _own(public_id), actor=api_user(), base_url=public_url())
         get_session().commit()
         return ""
 
@@ -216,6 +226,6 @@ class Withdrawal(MethodView):
     def post(self, public_id: str) -> Household:
         """Withdraw a household's request from matching"""
         household = _own(public_id)
-        svc.withdraw_household(get_session(), household, actor=api_user())
+        svc.withdraw_household(get_session(), household, actor=api_user(), base_url=public_url())
         get_session().commit()
         return household

@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 from services import runs, territory
 from web.api.auth import api_user, requires
 from web.api.common import PageArgs, page_of
+from web.config import public_url
 from web.db import get_session
 from web.jobs import enqueue_run, run_liveness
 
@@ -161,6 +162,7 @@ class ReleaseRun(MethodView):
         """Send the reviewed proposals to associations and landlords (counts in stats.release)"""
         db = get_session()
         run = _run(run_id)
-        runs.release_run(db, run, actor=api_user(), reply_days=int(current_app.config["PROPOSAL_REPLY_DAYS"]))
+        runs.release_run(db, run, actor=api_user(), reply_days=int(current_app.config["PROPOSAL_REPLY_DAYS"]),
+                         base_url=public_url())
         db.commit()
         return run

@@ -17,6 +17,7 @@ from services import runs as svc
 from services import territory
 from services.errors import Conflict, ValidationError
 from services.households import URGENCY_LABELS
+from web.config import public_url
 from web.coordinators import bp
 from web.coordinators.forms import DropForm, PolicyForm, ReleaseForm, RestartForm, RunForm
 from web.db import get_session
@@ -171,7 +172,8 @@ def release_run(run_id: str):  # type: ignore[no-untyped-def]
     if ReleaseForm().validate_on_submit():
         try:
             counts = svc.release_run(db, item, actor=current_user,
-                                     reply_days=int(current_app.config["PROPOSAL_REPLY_DAYS"]))
+                                     reply_days=int(current_app.config["PROPOSAL_REPLY_DAYS"]),
+                                     base_url=public_url())
         except Conflict as exc:
             db.rollback()
             flash(str(exc.message), "error")

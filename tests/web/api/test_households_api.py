@@ -146,8 +146,15 @@ def test_who_may_call(client, db, api):
     assert coordinator.post(URL, json=valid()).status_code == 404
     household = factories.create_household(db)
     db.commit()
-    # Coordinators read lists; one household's page is the association's.
-    assert coordinator.get(f"{URL}/{household.public_id}").status_code == 404
+    # A coordinator reads one household of her territory as her list shows it (zones
+    # counted, never read); another territory's coordinator finds none.
+    one = coordinator.get(f"{URL}/{household.public_id}")
+    assert one.status_code == 200 and "exclusion_zones" not in one.json and "exclusion_zone_count" in one.json
+    elsewhere = factories.create_organisation(db, "coordinator", departments=["13"])
+    other = caller_for(client, db, factories.create_user(db, "coordinator", organisation=elsewhere))
+    assert other.get(f"{URL}/{household.public_id}").status_code == 404
+    assert coordinator.patch(f"{URL}/{household.public_id}", json={"urgency": 3}).status_code == 404
+    assert coordinator.delete(f"{URL}/{household.public_id}").status_code == 404
 
 
 def test_list_is_the_associations_own_with_paging_and_status(api, db, association):
