@@ -23,6 +23,7 @@ def docs():  # type: ignore[no-untyped-def]
 def init_app(app: Flask) -> None:
     """Register the API and its blueprints."""
     from web.api import auth, households, me, offers, proposals, runs, stats, units
+    from web.api.openapi import OperationConventions
 
     app.config.setdefault("API_SPEC_OPTIONS", {})
     app.config["API_SPEC_OPTIONS"].update(
@@ -38,11 +39,12 @@ def init_app(app: Flask) -> None:
                 "description": "Passerelle: social landlords' units, associations' households, "
                 "matching runs and proposals. Authenticate with `Authorization: Bearer TOKEN` "
                 "(from `passerelle create-token`) or the browser session plus an `X-CSRFToken` "
-                "header."
+                "header. Errors are JSON with the request id; 404 also answers a record that exists but is "
+                "not yours or not for your role (the API never tells these apart)."
             },
         }
     )
-    api.init_app(app)
+    api.init_app(app, spec_kwargs={"extra_plugins": [OperationConventions()]})
     for blp in (me.blp, units.blp, runs.blp, households.blp, proposals.blp, stats.blp, offers.blp):
         register(blp)
     app.register_blueprint(docs_bp)
