@@ -24,8 +24,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
-from models import Decision, Household, Notification, Organisation, Proposal, Unit, User
-from services import clock, messages, notifications
+from models import Decision, Household, MatchRun, Notification, Organisation, Proposal, RefusedOffer, Unit, User
+from services import clock, messages, notifications, territory
 from services import proposals as proposals_svc
 from services.paging import Page, paginate
 
@@ -148,6 +148,91 @@ def commission_pack(session: so.Session, user: User, unit: Unit) -> list[Proposa
     return [p for p in proposals_svc.unit_candidates(session, user, unit)
             if p.status in ("household_accepted", "commission_ranked", "commission_accepted", "leased")
             ][:PACK_SIZE]
+
+
+# --- Worklists per role (home pages) -------------------------------------------------------
+
+WORKLIST_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """One proposal on a worklist and where it waits."""
+
+    proposal: Proposal
+    due: StepDue
+
+
+def _waiting(session: so.Session, proposals: list[Proposal], delays: Mapping[str, int]) -> list[Waiting]:
+    started = step_started(session, proposals)
+    found = []
+    for p in proposals:
+        due = step_due(p, started.get(p.id), delays)
+        if due is not None:
+            found.append(Waiting(p, due))
+    return sorted(found, key=lambda w: (w.due.due or dt.date.max, w.proposal.id))
+
+
+def association_worklist(session: so.Session, user: User, delays: Mapping[str, int],
+                         limit: int = WORKLIST_LIMIT) -> dict[str, list[Any]]:
+    """What awaits a referent: her households' proposals to answer (the nearest deadline first),
+    and the files still in draft (not yet in the matching), the oldest first."""
+    answer = list(session.scalars(
+        sa.select(Proposal).where(proposals_svc._reach(user), Proposal.status == "pending",
+                                  Proposal.deadline.is_not(None))
+        .options(*proposals_svc._with_parties())
+        .order_by(Proposal.deadline, Proposal.id).limit(limit)))
+    drafts = list(session.scalars(
+        sa.select(Household).where(Household.association_id == user.organisation_id,
+                                   Household.status == "draft")
+        .order_by(Household.created_at, Household.id).limit(limit)))
+    return {"answer": _waiting(session, answer, delays), "drafts": drafts}
+
+
+def landlord_worklist_summary(session: so.Session, user: User, delays: Mapping[str, int],
+                              limit: int = WORKLIST_LIMIT) -> list[Waiting]:
+    """What awaits a landlord: the candidates for her commission and the leases to sign, the
+    earliest due date first."""
+    rows = list(session.scalars(
+        sa.select(Proposal).where(proposals_svc._reach(user),
+                                  Proposal.status.in_(("household_accepted", "commission_accepted")))
+        .options(*proposals_svc._with_parties()).order_by(Proposal.id)))
+    return _waiting(session, rows, delays)[:limit]
+
+
+def stalled(session: so.Session, user: User, delays: Mapping[str, int],
+            limit: int = WORKLIST_LIMIT) -> list[Waiting]:
+    """The steps of the coordinator's territory past their due date: an answer, a commission or
+    a lease that waits too long (the earliest due first)."""
+    now = clock.utcnow()
+    late_start = sa.select(Decision.proposal_id).where(sa.or_(
+        sa.and_(Decision.step == "household", Decision.outcome == "accept",
+                Decision.decided_at < now - dt.timedelta(days=int(delays["commission"]))),
+        sa.and_(Decision.step == "commission", Decision.outcome == "accept",
+                Decision.decided_at < now - dt.timedelta(days=int(delays["lease"])))))
+    rows = list(session.scalars(
+        sa.select(Proposal).where(territory.proposals(session, user), sa.or_(
+            sa.and_(Proposal.status == "pending", Proposal.deadline < clock.latest_today()),
+            sa.and_(Proposal.status.in_(("household_accepted", "commission_accepted")),
+                    Proposal.id.in_(late_start))))
+        .options(*proposals_svc._with_parties()).order_by(Proposal.id).limit(10 * limit)))
+    return [w for w in _waiting(session, rows, delays) if w.due.stalled][:limit]
+
+
+def coordinator_worklist(session: so.Session, user: User, delays: Mapping[str, int],
+                         limit: int = WORKLIST_LIMIT, refused_days: int = 30) -> dict[str, Any]:
+    """What awaits a coordinator: the runs done and not yet released (to review), the stalled
+    steps of her territory, and how many offers on rehousing requests were refused lately."""
+    review = list(session.scalars(
+        sa.select(MatchRun).where(territory.runs(session, user), MatchRun.status == "succeeded")
+        .order_by(MatchRun.created_at, MatchRun.id).limit(limit)))
+    codes = sorted(territory.departments(user))
+    since = clock.utcnow() - dt.timedelta(days=refused_days)
+    refused = session.scalar(
+        sa.select(sa.func.count()).select_from(RefusedOffer).join(Unit, Unit.id == RefusedOffer.unit_id)
+        .where(Unit.department.in_(codes), RefusedOffer.created_at >= since)) or 0
+    return {"review": review, "stalled": stalled(session, user, delays, limit), "refused": refused,
+            "refused_days": refused_days}
 
 
 # --- Reminders (the periodic job) ----------------------------------------------------------

@@ -27,7 +27,7 @@ from models import Household
 from models.housing import HOUSEHOLD_STATUSES
 from services import households as svc
 from services import policy as policies
-from services import proposals
+from services import proposals, worklists
 from services.errors import Conflict, ValidationError
 from web.associations import bp
 from web.associations.forms import HouseholdForm
@@ -128,8 +128,13 @@ def index():  # type: ignore[no-untyped-def]
     page = svc.list_households(get_session(), association=org, statuses=[status] if status else None,
                                reference=reference or None, department=department,
                                page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"])
+    # What awaits her heads the home page; a filtered or later page of the list is a search.
+    todo = None
+    if not (status or reference or department) and page.page == 1:
+        todo = worklists.association_worklist(get_session(), current_user, current_app.config["STEP_DELAY_DAYS"])
     return render_template("associations/index.html", page=page, status=status, statuses=HOUSEHOLD_STATUSES,
-                           reference=reference, department=department, departments=departments, **_helpers())
+                           reference=reference, department=department, departments=departments, todo=todo,
+                           **_helpers())
 
 
 def _form_page(form: HouseholdForm, household: Household | None) -> Any:

@@ -14,7 +14,7 @@ from flask_login import current_user
 from matching import geo
 from models import MatchRun
 from services import runs as svc
-from services import territory
+from services import territory, worklists
 from services.errors import Conflict, ValidationError
 from services.households import URGENCY_LABELS
 from web.config import public_url
@@ -70,7 +70,8 @@ def index_page(form: RunForm | None = None, status: int = 200) -> Any:
     db = get_session()
     page = svc.list_runs(db, request.args.get("page", 1, type=int), current_app.config["PAGE_SIZE"],
                          within=territory.runs(db, current_user))
-    return render_template("coordinators/index.html", page=page, form=form or _new_run_form(),
+    todo = worklists.coordinator_worklist(db, current_user, current_app.config["STEP_DELAY_DAYS"])
+    return render_template("coordinators/index.html", page=page, form=form or _new_run_form(), todo=todo,
                            **_helpers()), status
 
 
