@@ -71,6 +71,8 @@ ACCESS: dict[str, Rule] = {
     "landlords.proposals": LANDLORD,
     "landlords.proposal": LANDLORD,
     "landlords.commission_pack": LANDLORD,
+    "landlords.requests_page": LANDLORD,
+    "landlords.offer": LANDLORD,
     "landlords.commission_accept": LANDLORD,
     "landlords.commission_refuse": LANDLORD,
     "landlords.lease": LANDLORD,

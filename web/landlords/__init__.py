@@ -8,4 +8,4 @@ bp = Blueprint("landlords", __name__)
 guard(bp, "landlord")
 
 # Importing the view modules registers their routes on `bp`.
-from web.landlords import proposals, units, views  # noqa: E402,F401
+from web.landlords import proposals, requests, units, views  # noqa: E402,F401
