@@ -28,8 +28,8 @@ def init_app(app: Flask) -> None:
             return
         try:
             stat = os.stat(path)
-        except OSError:
-            return  # a missing file: Flask answers 404 for it as usual
+        except (OSError, ValueError):
+            return  # a missing file or a name no file can have (NUL): Flask answers as usual
         key = (path, stat.st_size, stat.st_mtime_ns)
         digest = digests.get(key)
         if digest is None:
