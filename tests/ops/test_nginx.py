@@ -130,15 +130,13 @@ class Client:
 
 
 @pytest.fixture
-def postgres_url(database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("production runs on PostgreSQL: set TEST_DATABASE_URL")
+def nginx(postgres_url):  # tests/ops/conftest.py: PostgreSQL only
     if not os.path.exists(NGINX):
         pytest.skip("nginx is not installed (apt-get install nginx)")
-    return database_url
+    return NGINX
 
 
-def test_nginx_in_front_of_gunicorn(postgres_url, tmp_path):
+def test_nginx_in_front_of_gunicorn(postgres_url, nginx, tmp_path):
     env = {
         "PATH": os.environ["PATH"],
         "PASSERELLE_ENV": "production",

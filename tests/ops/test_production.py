@@ -59,13 +59,6 @@ def get(port: int, path: str, headers: dict[str, str] | None = None,
         conn.close()
 
 
-@pytest.fixture
-def postgres_url(database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("production runs on PostgreSQL: set TEST_DATABASE_URL")
-    return database_url
-
-
 @pytest.fixture(params=["no-redis", "redis"])
 def redis_url(request, tmp_path) -> Iterator[str | None]:
     if request.param == "no-redis":
