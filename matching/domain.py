@@ -7,7 +7,7 @@ goes into :func:`matching.solve`, a :class:`Result` comes out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -34,6 +34,8 @@ __all__ = [
     "Unit",
     "Unmatched",
     "Violation",
+    "income_ceiling_for",
+    "unit_ceiling_row",
 ]
 
 INSTANCE_FORMAT = "passerelle.instance/1"
@@ -58,6 +60,26 @@ COMPONENTS: tuple[str, ...] = ("urgency", "waiting", "location", "fit", "rent", 
 
 #: Occupancy default of the contract: persons allowed per number of rooms 1..6+.
 DEFAULT_OCCUPANCY: tuple[tuple[int, int], ...] = ((1, 2), (1, 3), (2, 5), (3, 7), (4, 9), (5, 10))
+
+
+def income_ceiling_for(row: Sequence[float], category: int) -> float:
+    """Rule 9's ceiling of a household category in a ceilings row.
+
+    ``row`` holds the ceilings of categories 1..6, then optionally the amount added per
+    category past 6 (the official "par personne supplémentaire"; 0 when absent, which is
+    the contract's "6+" reading).
+    """
+    extra = row[6] if len(row) > 6 else 0.0
+    return float(row[min(category, 6) - 1] + max(0, category - 6) * extra)
+
+
+def unit_ceiling_row(policy: Policy, unit: Unit) -> tuple[float, ...] | None:
+    """The ceilings row rule 9 applies to a unit: the run's ``income_ceilings`` of its
+    financing when set, else the unit's own ``income_ceiling``; None when neither."""
+    if policy.income_ceilings is not None and unit.financing is not None \
+            and unit.financing in policy.income_ceilings:
+        return tuple(policy.income_ceilings[unit.financing])
+    return unit.income_ceiling
 
 
 class InstanceError(ValueError):
@@ -89,7 +111,9 @@ class Policy:
     horizon_days: int = 90
     #: ``occupancy[r - 1]`` is ``(lo, hi)`` for ``r`` rooms, ``r`` = 1..6 (6 means 6 and more).
     occupancy: tuple[tuple[int, int], ...] = DEFAULT_OCCUPANCY
-    #: financing -> annual ceilings for 1, 2, 3, 4, 5, 6+ persons.
+    #: financing -> annual ceilings for categories 1..6, then optionally the amount per
+    #: category past 6 (see :func:`income_ceiling_for`). A run setting: it wins over a
+    #: unit's own ``income_ceiling``.
     income_ceilings: Mapping[str, tuple[float, ...]] | None = None
     lowest_quartile_income: float | None = None
     qpv_lowest_quartile_share: float | None = None
@@ -165,6 +189,10 @@ class Unit:
     surface_m2: float | None = None
     location_uncertainty_km: float = 0.0
     financing: str | None = None
+    #: The annual ceilings of this unit's financing in its zone, for household categories
+    #: 1..6 and optionally the amount per category past 6 (an addition to the contract:
+    #: ceilings depend on the zone as well as on the financing).
+    income_ceiling: tuple[float, ...] | None = None
 
     @property
     def department(self) -> str:
@@ -192,11 +220,20 @@ class Household:
     search_area: SearchArea = field(default_factory=SearchArea)
     exclusion_zones: tuple[ExclusionZone, ...] = ()
     preferred_points: tuple[PreferredPoint, ...] = ()
+    #: The official household category of the income ceilings (an addition to the
+    #: contract: a single parent or a household with a disabled member is one category
+    #: above its number of persons); absent, the number of persons.
+    income_category: int | None = None
 
     @property
     def persons(self) -> int:
         """Adults plus children."""
         return self.adults + self.children
+
+    @property
+    def ceiling_category(self) -> int:
+        """The category rule 9 reads: ``income_category``, else the number of persons."""
+        return self.income_category if self.income_category is not None else self.persons
 
 
 @dataclass(frozen=True, slots=True)

@@ -211,15 +211,7 @@ def _policy(raw: Any) -> Policy:
         raw_ceilings = ctx.obj(rec["income_ceilings"], "income_ceilings")
         ceilings: dict[str, tuple[float, ...]] = {}
         for financing, values in raw_ceilings.items():
-            ok = (
-                isinstance(values, list) and len(values) == 6
-                and all(isinstance(v, int | float) and not isinstance(v, bool)
-                        and math.isfinite(v) and v >= 0 for v in values)
-            )
-            if not ok:
-                ctx.fail(f"income_ceilings.{financing}",
-                         "must be 6 numbers >= 0 (for 1, 2, 3, 4, 5, 6+ persons)")
-            ceilings[str(financing)] = tuple(float(v) for v in values)
+            ceilings[str(financing)] = _ceilings_row(ctx, values, f"income_ceilings.{financing}")
         kw["income_ceilings"] = ceilings
     kw["lowest_quartile_income"] = ctx.opt_number(rec, "lowest_quartile_income", minimum=0)
     kw["qpv_lowest_quartile_share"] = ctx.opt_number(
@@ -242,6 +234,19 @@ def _policy(raw: Any) -> Policy:
                 path="score_weights.location_range_km")
         kw["score_weights"] = ScoreWeights(**{**_asdict(base), **wkw})
     return Policy(**{**_asdict(defaults), **kw})
+
+
+def _ceilings_row(ctx: _Ctx, values: Any, path: str) -> tuple[float, ...]:
+    """6 ceilings (categories 1..6) and optionally a 7th, the amount per category past 6."""
+    ok = (
+        isinstance(values, list) and len(values) in (6, 7)
+        and all(isinstance(v, int | float) and not isinstance(v, bool)
+                and math.isfinite(v) and v >= 0 for v in values)
+    )
+    if not ok:
+        ctx.fail(path, "must be 6 numbers >= 0 (for 1, 2, 3, 4, 5, 6+ persons), "
+                       "optionally a 7th (per person past 6)")
+    return tuple(float(v) for v in values)
 
 
 def _asdict(obj: Any) -> dict[str, Any]:
@@ -267,6 +272,8 @@ def _unit(index: int, raw: Any) -> Unit:
         lat, lon = _lat_lon(ctx, rec)
     surface = ctx.opt_number(rec, "surface_m2", minimum=0, strict=True)
     unc = ctx.opt_number(rec, "location_uncertainty_km", minimum=0)
+    ceiling = (None if rec.get("income_ceiling") is None
+               else _ceilings_row(ctx, rec["income_ceiling"], "income_ceiling"))
     return Unit(
         id=uid,
         landlord=ctx.string(rec, "landlord"),
@@ -284,6 +291,7 @@ def _unit(index: int, raw: Any) -> Unit:
         surface_m2=surface,
         location_uncertainty_km=unc or 0.0,
         financing=ctx.opt_string(rec, "financing"),
+        income_ceiling=ceiling,
     )
 
 
@@ -360,6 +368,8 @@ def _household(index: int, raw: Any) -> Household:
         search_area=area,
         exclusion_zones=zones,
         preferred_points=tuple(points),
+        income_category=(None if rec.get("income_category") is None
+                         else ctx.integer(rec, "income_category", minimum=1)),
     )
 
 
@@ -490,6 +500,8 @@ def instance_to_dict(instance: Instance) -> dict[str, Any]:
                    charges=_num(u.charges))
         if u.financing is not None:
             rec["financing"] = u.financing
+        if u.income_ceiling is not None:
+            rec["income_ceiling"] = [_num(v) for v in u.income_ceiling]
         rec.update(in_qpv=u.in_qpv, available_from=u.available_from.isoformat())
         units.append(rec)
     households = []
@@ -501,6 +513,8 @@ def instance_to_dict(instance: Instance) -> dict[str, Any]:
         }
         if h.reference_income is not None:
             hrec["reference_income"] = _num(h.reference_income)
+        if h.income_category is not None:
+            hrec["income_category"] = h.income_category
         hrec.update(
             needs_wheelchair_access=h.needs_wheelchair_access, needs_no_stairs=h.needs_no_stairs,
             urgency=h.urgency, priority_categories=list(h.priority_categories),

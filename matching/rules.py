@@ -34,6 +34,7 @@ from matching.domain import (
     DepartmentZone,
     Instance,
     PointZone,
+    unit_ceiling_row,
 )
 
 __all__ = [
@@ -107,8 +108,9 @@ class Tables:
     commune_dept: IntArray
     occ_lo: IntArray
     occ_hi: IntArray
-    ceilings: FloatArray
-    ceilings_flat: FloatArray
+    #: Per unit: the ceilings of categories 1..6 and the amount per category past 6
+    #: (+inf and 0 when rule 9 does not apply to the unit).
+    u_ceil: FloatArray
     # units
     u_dept: IntArray
     u_commune: IntArray
@@ -130,6 +132,7 @@ class Tables:
     u_cos: FloatArray
     # households
     h_persons: IntArray
+    h_cat: IntArray
     h_need: FloatArray
     h_income: FloatArray
     h_allowance: FloatArray
@@ -190,10 +193,13 @@ def build_tables(instance: Instance) -> Tables:
     for u in units:
         if u.financing is not None:
             fins.setdefault(u.financing, len(fins))
-    ceilings = np.full((max(1, len(fins)), 6), np.inf)
-    for name, i in fins.items():
-        if p.income_ceilings is not None and name in p.income_ceilings:
-            ceilings[i] = p.income_ceilings[name]
+    u_ceil = np.full((len(units), 7), np.inf)
+    u_ceil[:, 6] = 0.0
+    for i, u in enumerate(units):
+        row = unit_ceiling_row(p, u)
+        if row is not None:
+            u_ceil[i, :6] = row[:6]
+            u_ceil[i, 6] = row[6] if len(row) > 6 else 0.0
     occ_lo = np.zeros(7, dtype=np.int64)
     occ_hi = np.full(7, -1, dtype=np.int64)
     for r, (lo, hi) in enumerate(p.occupancy, start=1):
@@ -245,8 +251,7 @@ def build_tables(instance: Instance) -> Tables:
         commune_dept=commune_dept,
         occ_lo=occ_lo,
         occ_hi=occ_hi,
-        ceilings=ceilings,
-        ceilings_flat=np.concatenate([np.full(6, np.inf), ceilings.ravel()]),
+        u_ceil=u_ceil,
         u_dept=commune_dept[np.array([communes[u.commune] for u in units], dtype=np.int64)]
         if units else np.zeros(0, dtype=np.int64),
         u_commune=np.array([communes[u.commune] for u in units], dtype=np.int64),
@@ -269,6 +274,7 @@ def build_tables(instance: Instance) -> Tables:
         u_phi=u_phi.astype(np.float64),
         u_cos=np.cos(u_phi).astype(np.float64),
         h_persons=persons,
+        h_cat=np.array([h.ceiling_category for h in households], dtype=np.int64),
         h_need=surface_needed(persons),
         h_income=col([h.monthly_income for h in households], np.float64).astype(np.float64),
         h_allowance=col([h.housing_allowance for h in households],
@@ -429,10 +435,14 @@ def forbidden(t: Tables, u: IntArray, h: IntArray) -> BoolArray:
 
 
 def income_ceiling(t: Tables, u: IntArray, h: IntArray) -> BoolArray:
-    """Rule 9: reference_income <= ceiling[financing][min(persons, 6) - 1] when both known."""
-    # ceiling[financing, size]: -1 financing (none) reads +inf; NaN income compares True.
-    col = np.minimum(t.h_persons, 6) - 1
-    limit = t.ceilings_flat[(t.u_fin[u] + 1) * 6 + col[h]]
+    """Rule 9: reference_income <= the unit's ceiling for the household's category.
+
+    The category is ``income_category`` or else the number of persons; past 6, each
+    category adds the row's per-person amount. A unit without ceilings reads +inf; a
+    NaN income compares True.
+    """
+    cat = t.h_cat[h]
+    limit = t.u_ceil[u, np.minimum(cat, 6) - 1] + np.maximum(cat - 6, 0) * t.u_ceil[u, 6]
     ok: BoolArray = ~(t.h_ref[h] > limit)
     return ok
 

@@ -34,6 +34,8 @@ from matching.domain import (
     Result,
     Unit,
     Violation,
+    income_ceiling_for,
+    unit_ceiling_row,
 )
 
 __all__ = ["check", "pair_components", "pair_failures", "urgency_step_cents"]
@@ -110,10 +112,10 @@ def _rule_ok(rule: str, instance: Instance, u: Unit, h: Household) -> bool:
             return net / h.monthly_income <= p.max_effort_rate
         return net <= 0
     if rule == "income_ceiling":
-        ceilings = p.income_ceilings or {}
-        if u.financing is None or u.financing not in ceilings or h.reference_income is None:
+        row = unit_ceiling_row(p, u)
+        if row is None or h.reference_income is None:
             return True
-        return h.reference_income <= ceilings[u.financing][min(persons, 6) - 1]
+        return h.reference_income <= income_ceiling_for(row, h.ceiling_category)
     if rule == "forbidden":
         return not any(f.unit == u.id and f.household == h.id for f in instance.forbidden)
     raise ValueError(f"unknown rule {rule!r}")

@@ -6,34 +6,45 @@ This package never imports Flask: the CLI, the worker and scripts use it directl
 from models.accounts import ROLES, ApiToken, Organisation, User
 from models.audit import AuditEvent
 from models.base import Base, utcnow
-from models.committee import FollowUpAction, ReviewNote
+from models.ceilings import IncomeCeiling
+from models.committee import FollowUpAction, ReviewNote, SnapshotSolve
 from models.conventions import Commitment, Convention, QuarterSnapshot, TrainingRecord
+from models.followup import Checkpoint, Referral
 from models.housing import Household, Unit
+from models.leases import Lease, ProposalMessage
 from models.notifications import Notification, OutboxEmail
 from models.offers import RefusedOffer, RehousingRequest
+from models.photos import UnitPhoto
 from models.runs import Decision, MatchRun, Proposal
 
 __all__ = [
     "ROLES",
     "ApiToken",
     "AuditEvent",
+    "Checkpoint",
     "Base",
     "Commitment",
     "Convention",
     "Decision",
     "FollowUpAction",
     "Household",
+    "IncomeCeiling",
+    "Lease",
     "MatchRun",
     "Notification",
     "Organisation",
     "OutboxEmail",
     "Proposal",
+    "ProposalMessage",
     "QuarterSnapshot",
+    "Referral",
     "RefusedOffer",
     "RehousingRequest",
     "ReviewNote",
+    "SnapshotSolve",
     "TrainingRecord",
     "Unit",
+    "UnitPhoto",
     "User",
     "utcnow",
 ]

@@ -10,7 +10,9 @@ import sqlalchemy.orm as so
 from models.base import Base, EncryptedJSON, UTCDateTime, utcnow
 
 ORGANISATION_KINDS = ("landlord", "association", "committee", "coordinator")
-ROLES = ("landlord", "association", "committee", "coordinator", "admin")
+# `referrer`: a landlord's staff close to the tenants (caretaker, tenancy officer, social
+# counsellor) who may refer a tenant in danger to an association, and see nothing else.
+ROLES = ("landlord", "association", "committee", "coordinator", "admin", "referrer")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

@@ -8,6 +8,7 @@ points at a household, a proposal or a unit.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -80,3 +81,39 @@ class FollowUpAction(Base):
     owner_organisation: so.Mapped[Organisation | None] = so.relationship(
         foreign_keys=[owner_organisation_id]
     )
+
+
+SNAPSHOT_KINDS = ("needs", "whatif")
+SNAPSHOT_STATUSES = ("queued", "running", "done", "failed")
+
+
+class SnapshotSolve(Base):
+    """One background solve of the committee's "unmet needs" or "what if" pages, and its result.
+
+    The solver never runs inside a web request (a region's snapshot takes seconds to minutes):
+    the page asks for a solve, a worker computes it, the page shows it. `result` holds only
+    suppressed tables, already worded in `locale` (a hidden cell keeps no value), so a stored
+    result is no more than the page shows. Rows with the same `key` (kind, departments,
+    parameters, language) are the same question: a fresh answer is reused, not recomputed.
+    """
+
+    __tablename__ = "snapshot_solves"
+    __table_args__ = (
+        sa.CheckConstraint(_in("kind", SNAPSHOT_KINDS), name="kind"),
+        sa.CheckConstraint(_in("status", SNAPSHOT_STATUSES), name="status"),
+        sa.CheckConstraint("status <> 'done' OR result IS NOT NULL", name="done_has_result"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(10))
+    key: so.Mapped[str] = so.mapped_column(sa.String(64), index=True)
+    departments: so.Mapped[str] = so.mapped_column(sa.String(400))
+    params: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, default=dict)
+    locale: so.Mapped[str] = so.mapped_column(sa.String(8))
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default="queued")
+    result: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON, deferred=True)
+    error: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    requested_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    started_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    finished_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)

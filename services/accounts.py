@@ -10,6 +10,7 @@ import re
 import secrets
 import unicodedata
 from pathlib import Path
+from typing import Any, cast
 
 import pyotp
 import sqlalchemy as sa
@@ -60,6 +61,7 @@ ROLE_ORGANISATION_KIND = {
     "committee": "committee",
     "coordinator": "coordinator",
     "admin": None,  # any organisation, or none
+    "referrer": "landlord",
 }
 
 
@@ -559,11 +561,12 @@ def user_for_token(session: so.Session, token: str) -> User | None:
 
 def revoke_tokens(session: so.Session, user: User) -> int:
     """Revoke every live token of the user; how many."""
-    result = session.execute(
+    # Session.execute is typed as returning a Result; for an UPDATE it is a CursorResult.
+    result = cast("sa.CursorResult[Any]", session.execute(
         sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=utcnow()).execution_options(synchronize_session=False)
-    )
-    count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    ))
+    count = int(result.rowcount or 0)
     if count:
         audit.record(session, "token.revoke", actor=None, object_type="user", object_id=str(user.id))
     return count

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from flask_babel import lazy_gettext as _l
 
@@ -25,6 +25,7 @@ from services.stats import Cell, Figures
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+    from matplotlib.patches import Patch, Rectangle
 
 
 @cache
@@ -61,7 +62,14 @@ def _svg(fig: Figure) -> bytes:
 
 def _figure(width: float = 7.0, height: float = 3.6) -> Figure:
     with _mpl().rc_context(_RC):
-        return _mpl().Figure(figsize=(width, height), layout="constrained")
+        fig: Figure = _mpl().Figure(figsize=(width, height), layout="constrained")  # _mpl() is a namespace: Any
+        return fig
+
+
+def _bar(patch: Patch) -> Rectangle:
+    # Axes.patches is typed as any Patch; on these charts its only patches are the bars
+    # drawn by bar()/barh(), which are Rectangles (the legend's patches are the legend's).
+    return cast("Rectangle", patch)
 
 
 def _bar_label(cell: Cell) -> str:
@@ -102,7 +110,7 @@ def flow_chart(figures: Figures) -> bytes:
         ax.set_ylabel(str(_l("Ménages")))
         ax.spines[["top", "right"]].set_visible(False)
         ax.legend(frameon=False)
-        ax.set_ylim(0, max([1.0] + [p.get_height() for p in ax.patches]) * 1.2)
+        ax.set_ylim(0, max([1.0] + [_bar(p).get_height() for p in ax.patches]) * 1.2)
         return _svg(fig)
 
 
@@ -129,7 +137,7 @@ def delays_chart(figures: Figures) -> bytes:
         ax.set_xlabel(str(_l("Jours depuis l'activation de la demande")))
         ax.spines[["top", "right"]].set_visible(False)
         ax.legend(frameon=False, loc="lower right")
-        ax.set_xlim(0, max([1.0] + [p.get_width() for p in ax.patches]) * 1.2)
+        ax.set_xlim(0, max([1.0] + [_bar(p).get_width() for p in ax.patches]) * 1.2)
         return _svg(fig)
 
 

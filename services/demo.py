@@ -19,7 +19,7 @@ import sqlalchemy.orm as so
 from matching import instance_to_dict
 from matching.generate import generate
 from models import Organisation, Proposal, User, utcnow
-from services import accounts, households, units
+from services import accounts, clock, households, leases, units
 
 # `passerelle demo` refuses production mode: its accounts' passwords and second-factor
 # secrets are published in this file.
@@ -140,6 +140,8 @@ def _load_supply_and_demand(session: so.Session, orgs: dict[str, Organisation],
 HOUSEHOLD_DECLINES = ("too_far_from_school", "unsafe_area", "too_expensive", "too_small",
                       "household_found_housing")
 COMMISSION_REFUSALS = ("incomplete_file", "income_ceiling", "household_refused")
+# The demo's signed leases, in turn: the three kinds the committee counts.
+DEMO_LEASE_KINDS = ("direct", "sliding", "sublet")
 
 
 def play_first_round(session: so.Session, sessionmaker: Callable[[], so.Session]) -> dict[str, int]:
@@ -191,6 +193,9 @@ def play_first_round(session: so.Session, sessionmaker: Callable[[], so.Session]
         proposals.decide(session, landlord, proposal.public_id, decision="accept", rank=1)
         counts["promised"] += 1
         if i % 6 == 0:
-            proposals.decide(session, landlord, proposal.public_id, decision="accept", step="lease")
+            signed = clock.today(proposal.unit.department)
+            proposals.decide(session, landlord, proposal.public_id, decision="accept", step="lease",
+                             lease=leases.LeaseTerms(signed_on=signed, move_in_on=signed + dt.timedelta(days=14),
+                                                     kind=DEMO_LEASE_KINDS[counts["leased"] % 3]))
             counts["leased"] += 1
     return counts

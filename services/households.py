@@ -220,14 +220,14 @@ def _string(value: Any, path: str, errors: _Errors, max_len: int, *, required: b
     if not isinstance(value, str):
         errors.add(path, _l("Du texte est attendu."))
         return None
-    value = value.strip()
-    if required and not value:
+    stripped = value.strip()
+    if required and not stripped:
         errors.add(path, _l("Champ obligatoire."))
         return None
-    if len(value) > max_len:
+    if len(stripped) > max_len:
         errors.add(path, _l("Au plus %(n)d caractères.", n=max_len))
         return None
-    return value
+    return stripped
 
 
 def _commune_code(value: Any, path: str, errors: _Errors) -> str | None:

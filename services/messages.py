@@ -43,7 +43,7 @@ def deferred(message: Any) -> tuple[str, dict[str, Any]]:
     without parameters: it is then shown as written, in every language.
     """
     func = getattr(message, "_func", None)
-    args = getattr(message, "_args", ())
+    args: tuple[Any, ...] = getattr(message, "_args", ())
     if isinstance(message, LazyString) and getattr(func, "__name__", "") == "gettext" and len(args) == 1:
         msgid = str(args[0])
         if len(msgid) > MSGID_LENGTH:
@@ -60,7 +60,7 @@ def _value(value: Any) -> Any:
 
 def text(msgid: str, params: dict[str, Any] | None) -> str:
     """The message as plain text in the current language (JSON, logs, e-mails)."""
-    translated = gettext(msgid)
+    translated: str = gettext(msgid)  # flask_babel has no type hints: its gettext is Any
     if not params:
         return translated
     return translated % {name: _value(value) for name, value in params.items()}

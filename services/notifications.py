@@ -15,7 +15,7 @@ import smtplib
 import ssl
 from collections.abc import Callable, Iterable
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -92,7 +92,7 @@ def _already_emailed(session: so.Session, organisation: Organisation, kind: str)
     note that it now has): the e-mails say only "something changed, see the platform", so a
     commission's decision that cancels twenty offers sends one, not twenty identical ones."""
     transaction = session.get_transaction()
-    noted = session.info.get("emailed")
+    noted: tuple[so.SessionTransaction | None, set[tuple[int, str]]] | None = session.info.get("emailed")
     if noted is None or noted[0] is not transaction:
         noted = session.info["emailed"] = (transaction, set())
     key = (organisation.id, kind)
@@ -165,11 +165,12 @@ def unread_count(session: so.Session, user: User) -> int:
 
 def mark_all_read(session: so.Session, user: User) -> int:
     """Mark every notification the user sees as read; how many were unread."""
-    result = session.execute(
+    # Session.execute is typed as returning a Result; for an UPDATE it is a CursorResult.
+    result = cast("sa.CursorResult[Any]", session.execute(
         sa.update(Notification).where(_visible_to(user), Notification.read_at.is_(None))
         .values(read_at=utcnow()).execution_options(synchronize_session=False)
-    )
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    ))
+    return result.rowcount or 0
 
 
 class SmtpSender:

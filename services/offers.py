@@ -31,7 +31,7 @@ from matching import domain as mdomain
 from matching.validation import pair_components, pair_failures
 from models import Household, Organisation, Proposal, RefusedOffer, RehousingRequest, Unit, User, utcnow
 from models.housing import PROTECTED
-from services import audit, clock, profiles, proposal_flow, runs, territory
+from services import audit, clock, photos, profiles, proposal_flow, runs, territory
 from services.errors import Conflict, NotFound, ServiceError, ValidationError
 
 # How many open candidacies a household may have at once (policy key; default 2).
@@ -103,11 +103,12 @@ def pair_check(session: so.Session, unit: Unit, household: Household, *,
 
     if policy is None:
         policy = policy_for(session, unit.department)
+    as_of = as_of or clock.today(unit.department)
     instance = instance_from_dict({
         "format": "passerelle.instance/1",
-        "as_of": (as_of or clock.today(unit.department)).isoformat(),
+        "as_of": as_of.isoformat(),
         "policy": _matching_policy(policy),
-        "units": [safety._unit_dict(unit)],
+        "units": [safety._unit_dict(unit, as_of)],
         "households": [safety._household_dict(household)],
     })
     u, h = instance.units[0], instance.households[0]
@@ -130,7 +131,15 @@ def reason_labels(codes: Iterable[str]) -> list[str]:
     return [str(runs.REASON_LABELS.get(code, code)) for code in codes]
 
 
-def _protected(stmt: Any) -> Any:
+def _organisation(user: User) -> Organisation:
+    # Offers and requests are for association and landlord users only (@requires, web/access.py),
+    # and those roles always have their organisation: services.accounts refuses a user of these
+    # roles without one, and an organisation with users cannot be deleted (ondelete RESTRICT).
+    assert user.organisation is not None
+    return user.organisation
+
+
+def _protected(stmt: sa.Select[Household]) -> sa.Select[Household]:
     return stmt.options(so.undefer_group(PROTECTED), so.joinedload(Household.association))
 
 
@@ -184,17 +193,20 @@ class Offer:
     available_from: dt.date
     compatible: bool | None = None
     reasons: tuple[str, ...] = ()
+    # The landlord's photos: (id, caption, width, height), in their order.
+    photos: tuple[tuple[str, str, int, int], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in OFFER_FIELDS}
         d["rent"], d["charges"] = float(self.rent), float(self.charges)
         d["reasons"] = list(self.reasons)
+        d["photos"] = [{"id": i, "caption": c, "width": w, "height": h} for i, c, w, h in self.photos]
         return d
 
 
 OFFER_FIELDS = ("id", "landlord_name", "commune", "commune_name", "department", "typology", "rooms",
                 "surface_m2", "floor", "elevator", "wheelchair_accessible", "rent", "charges",
-                "financing", "available_from", "compatible", "reasons")
+                "financing", "available_from", "compatible", "reasons", "photos")
 
 
 def list_offers(session: so.Session, user: User, *, household_id: str | None = None,
@@ -203,7 +215,7 @@ def list_offers(session: so.Session, user: User, *, household_id: str | None = N
                 limit: int = 200) -> list[Offer]:
     """The published units of the departments the association works in, with filters;
     with `household_id` (her own), each says whether it suits her and, if not, why."""
-    departments = list(user.organisation.departments or [])
+    departments = list(_organisation(user).departments or [])
     if department:
         departments = [d for d in departments if d == department]
     household = _own_household(session, user, household_id) if household_id else None
@@ -217,7 +229,9 @@ def list_offers(session: so.Session, user: User, *, household_id: str | None = N
         stmt = stmt.where(Unit.wheelchair_accessible.is_(True))
     policies: dict[str, dict[str, Any]] = {}
     out = []
-    for unit in session.scalars(stmt):
+    rows = list(session.scalars(stmt))
+    pictures = photos.photos_of(session, [u.id for u in rows])
+    for unit in rows:
         verdict: PairCheck | None = None
         if household is not None:
             if unit.department not in policies:
@@ -231,7 +245,8 @@ def list_offers(session: so.Session, user: User, *, household_id: str | None = N
             elevator=unit.elevator, wheelchair_accessible=unit.wheelchair_accessible, rent=unit.rent,
             charges=unit.charges, financing=unit.financing, available_from=unit.available_from,
             compatible=None if verdict is None else verdict.compatible,
-            reasons=() if verdict is None else verdict.failures))
+            reasons=() if verdict is None else verdict.failures,
+            photos=tuple((p.public_id, p.caption, p.width, p.height) for p in pictures[unit.id])))
     return out
 
 
@@ -275,7 +290,7 @@ def put_forward(session: so.Session, user: User, *, unit_id: str, household_id: 
     """
     household = _own_household(session, user, household_id)
     unit = _unit(session, unit_id)
-    if unit.department not in (user.organisation.departments or []):
+    if unit.department not in (_organisation(user).departments or []):
         raise NotFound(_l("Logement introuvable : %(id)s.", id=unit_id), field="unit")
     limit = int(policy_for(session, unit.department).get(MAX_OPEN_CANDIDACIES_KEY, DEFAULT_MAX_OPEN_CANDIDACIES))
     if household.status not in CANDIDACY_HOUSEHOLD_STATUSES:
@@ -337,7 +352,7 @@ def post_request(session: so.Session, user: User, *, household_id: str,
             RehousingRequest.household_id == household.id, RehousingRequest.status == "open")):
         raise Conflict(_l("Une demande est déjà ouverte pour ce ménage."), field="household")
     departments = sorted(runs.household_departments(household.search_area,
-                                                    user.organisation.departments or []))
+                                                    _organisation(user).departments or []))
     request = RehousingRequest(association_id=user.organisation_id, household_id=household.id,
                                departments=departments, message=message, created_by_id=user.id)
     session.add(request)
@@ -387,21 +402,24 @@ def request_view(request: RehousingRequest) -> RequestView:
         status=request.status)
 
 
-def list_requests(session: so.Session, user: User) -> list[RehousingRequest]:
-    """An association's own requests; a landlord's: the open ones of its departments."""
+def list_requests(session: so.Session, user: User, *, household: Household | None = None) -> list[RehousingRequest]:
+    """An association's own requests (of one household); a landlord's: the open ones of its departments."""
     stmt = sa.select(RehousingRequest).options(
         so.joinedload(RehousingRequest.household), so.joinedload(RehousingRequest.association)
     ).order_by(RehousingRequest.created_at.desc(), RehousingRequest.id.desc())
     if user.role == "association":
-        return list(session.scalars(stmt.where(RehousingRequest.association_id == user.organisation_id)))
-    mine = set(user.organisation.departments or [])
+        stmt = stmt.where(RehousingRequest.association_id == user.organisation_id)
+        if household is not None:
+            stmt = stmt.where(RehousingRequest.household_id == household.id)
+        return list(session.scalars(stmt))
+    mine = set(_organisation(user).departments or [])
     rows = session.scalars(stmt.where(RehousingRequest.status == "open"))
     return [r for r in rows if mine & set(r.departments or [])]
 
 
 def _request_for_landlord(session: so.Session, user: User, request_id: str) -> RehousingRequest:
     request = session.scalar(sa.select(RehousingRequest).where(RehousingRequest.public_id == request_id))
-    if request is None or not (set(user.organisation.departments or []) & set(request.departments or [])):
+    if request is None or not (set(_organisation(user).departments or []) & set(request.departments or [])):
         raise NotFound(_l("Demande introuvable : %(id)s.", id=request_id), field="request")
     if request.status != "open":
         raise Conflict(_l("Cette demande n'est plus ouverte."), field="request")

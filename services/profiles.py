@@ -44,12 +44,15 @@ def income_band(monthly_income: Decimal | float) -> str:
     answer that shows them).
     """
     income = int(monthly_income)
-    if income >= INCOME_BAND_TOP:
-        return gettext("%(amount)s\u00a0€/mois et plus", amount=_euros(INCOME_BAND_TOP))
     low = income // INCOME_BAND_WIDTH * INCOME_BAND_WIDTH
-    if low == 0:
-        return gettext("moins de %(amount)s\u00a0€/mois", amount=_euros(INCOME_BAND_WIDTH))
-    return gettext("%(low)s–%(high)s\u00a0€/mois", low=_euros(low), high=_euros(low + INCOME_BAND_WIDTH - 1))
+    band: str  # flask_babel has no type hints: its gettext is Any
+    if income >= INCOME_BAND_TOP:
+        band = gettext("%(amount)s\u00a0€/mois et plus", amount=_euros(INCOME_BAND_TOP))
+    elif low == 0:
+        band = gettext("moins de %(amount)s\u00a0€/mois", amount=_euros(INCOME_BAND_WIDTH))
+    else:
+        band = gettext("%(low)s–%(high)s\u00a0€/mois", low=_euros(low), high=_euros(low + INCOME_BAND_WIDTH - 1))
+    return band
 
 
 def rent_burden(unit: Unit, household: Household) -> int | None:

@@ -27,7 +27,7 @@ from models.runs import (
     PROMISED_STATUSES,
     RETAINED_STATUSES,
 )
-from services import clock, labels, notifications
+from services import clock, labels, leases, notifications
 from services import proposal_flow as flow
 from services.errors import Conflict, NotFound, ValidationError
 from services.paging import Page, paginate
@@ -429,10 +429,15 @@ def _open_others(session: so.Session, proposal: Proposal, *, same_unit: bool = T
 
 def decide(session: so.Session, user: User, public_id: str, *, decision: str,
            reason: str | None = None, rank: int | None = None, step: str | None = None,
-           today: dt.date | None = None, base_url: str = "") -> Proposal:
+           today: dt.date | None = None, base_url: str = "",
+           lease: leases.LeaseTerms | None = None) -> Proposal:
     """Record a decision on a proposal: the household's (association), then the
-    commission's or the lease's (landlord). Wrong side: NotFound; wrong order: Conflict."""
+    commission's or the lease's (landlord; `lease`: the signed lease's dates and kind, kept
+    with it). Wrong side: NotFound; wrong order: Conflict."""
     proposal = get_for(session, user, public_id)
+    if lease is not None and (step != "lease" or decision != "accept"):
+        raise ValidationError(_l("Les dates et le type de bail accompagnent la signature du bail."),
+                              field="kind")
     if user.role == "association":
         if step not in (None, "household"):
             raise Conflict(_l("Cette étape revient au bailleur."), field="step")
@@ -444,7 +449,9 @@ def decide(session: so.Session, user: User, public_id: str, *, decision: str,
     if step == "household":
         raise Conflict(_l("Cette étape revient à l'association du ménage."), field="step")
     if step == "lease":
-        return _lease(session, user, proposal, decision, reason, base_url)
+        if lease is not None:
+            lease = leases.check(lease, today=today or clock.today(proposal.unit.department))
+        return _lease(session, user, proposal, decision, reason, base_url, lease)
     if step not in (None, "commission"):
         raise ValidationError(_l("Étape inconnue."), field="step")
     return _commission_decides(session, user, proposal, decision, reason, rank, base_url)
@@ -581,7 +588,7 @@ def lease_holder(session: so.Session, unit: Unit) -> Proposal | None:
 
 
 def _lease(session: so.Session, user: User, proposal: Proposal, decision: str,
-           reason: str | None, base_url: str) -> Proposal:
+           reason: str | None, base_url: str, terms: leases.LeaseTerms | None = None) -> Proposal:
     """The lease is signed, or will not be signed with this candidate: the one offered it,
     or one waiting her turn (then the lease stays where it is, the others keep their order)."""
     reason = _check_reason(decision, reason, COMMISSION_REFUSAL_REASONS)
@@ -606,6 +613,13 @@ def _lease(session: so.Session, user: User, proposal: Proposal, decision: str,
         flow.move(session, unit, "allocate", actor=user, allocated_at=now)
         household.status, household.closed_at = "housed", now
         session.flush()
+        if terms is not None:
+            leases.record(session, proposal, terms, user)
+        # The follow-up after the lease: checkpoints at 3, 6 and 12 months (issue 18). Imported
+        # here: services.followup reaches services.offers, which imports this module's callers.
+        from services import followup
+
+        followup.schedule(session, proposal)
         notifications.tell(session, association,
                            _l("Le bail est signé (proposition %(id)s).", id=proposal.public_id),
                            link, email="proposal_update", base_url=base_url)

@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
@@ -47,7 +47,7 @@ from flask_babel import lazy_gettext as _l
 import matching
 from models import Household, MatchRun, Organisation, Proposal, Unit, User, crypto, utcnow
 from models.runs import MatchRunLock, TerritoryPolicy
-from services import audit, clock, messages, notifications, proposal_flow
+from services import audit, ceilings, clock, messages, notifications, proposal_flow
 from services import policy as policy_defaults
 from services.errors import Conflict, NotFound, ValidationError
 from services.paging import Page, paginate
@@ -590,10 +590,11 @@ def release_run(session: so.Session, run: MatchRun, *, actor: User, reply_days: 
                               "diffusez celui-là.", run=other.public_id), field="status")
     now = utcnow()
     # The status test in the UPDATE makes a second, concurrent release change nothing.
-    claimed = session.execute(
+    # Session.execute is typed as returning a Result; for an UPDATE it is a CursorResult.
+    claimed = cast("sa.CursorResult[Any]", session.execute(
         sa.update(MatchRun).where(MatchRun.id == run.id, MatchRun.status == "succeeded")
         .values(status="released", released_at=now)
-    ).rowcount
+    )).rowcount
     if claimed != 1:
         raise Conflict(_l("Ce rapprochement a déjà été diffusé."), field="status")
     deadline = (on or clock.today_for(run.departments)) + dt.timedelta(days=reply_days)
@@ -675,7 +676,9 @@ _HOUSEHOLD_COLUMNS = (
 )
 
 
-def _unit_dict(row: Any) -> dict[str, Any]:
+def _unit_dict(row: Any, table: ceilings.CeilingTable | None = None) -> dict[str, Any]:
+    """A unit of the instance; with `table`, the income ceilings of its financing in its
+    zone (rule 9 on by default: no policy key to set)."""
     d: dict[str, Any] = {
         "id": row.public_id, "landlord": row.code, "commune": row.commune,
         "rooms": row.rooms, "floor": row.floor, "elevator": row.elevator,
@@ -690,6 +693,9 @@ def _unit_dict(row: Any) -> dict[str, Any]:
         d["surface_m2"] = float(row.surface_m2)
     if row.financing:
         d["financing"] = row.financing
+        ceiling_row = ceilings.unit_ceiling(table, row.financing, row.commune) if table else None
+        if ceiling_row is not None:
+            d["income_ceiling"] = list(ceiling_row)
     return d
 
 
@@ -713,6 +719,8 @@ def _household_dict(row: Any, association_code: str) -> dict[str, Any]:
     }
     if row.reference_income is not None:
         d["reference_income"] = row.reference_income
+    # The official category of the ceilings (a single mother with a child is category 3).
+    d["income_category"] = ceilings.household_category(row)
     return d
 
 
@@ -729,6 +737,7 @@ def household_departments(search_area: Mapping[str, Any] | None, association_dep
 def build_instance(session: so.Session, run: MatchRun, as_of: dt.date) -> BuiltInstance:
     """The run's instance, read in streamed batches of the needed columns (no per-row query)."""
     departments = set(run.departments)
+    table = ceilings.table_for(session, as_of)
     units: dict[str, dict[str, Any]] = {}
     unit_ids: dict[str, int] = {}
     for row in session.execute(
@@ -736,7 +745,7 @@ def build_instance(session: so.Session, run: MatchRun, as_of: dt.date) -> BuiltI
         .where(Unit.status == "published", Unit.department.in_(sorted(departments)))
         .order_by(Unit.id).execution_options(yield_per=BATCH)
     ):
-        units[row.public_id] = _unit_dict(row)
+        units[row.public_id] = _unit_dict(row, table)
         unit_ids[row.public_id] = row.id
 
     associations = {
@@ -747,14 +756,14 @@ def build_instance(session: so.Session, run: MatchRun, as_of: dt.date) -> BuiltI
     }
     households: dict[str, dict[str, Any]] = {}
     household_ids: dict[str, int] = {}
-    for row in session.execute(
+    for hrow in session.execute(
         sa.select(*_HOUSEHOLD_COLUMNS).where(Household.status == "active")
         .order_by(Household.id).execution_options(yield_per=BATCH)
     ):
-        code, assoc_departments = associations.get(row.association_id, ("?", []))
-        if household_departments(row.search_area, assoc_departments) & departments:
-            households[row.public_id] = _household_dict(row, code)
-            household_ids[row.public_id] = row.id
+        code, assoc_departments = associations.get(hrow.association_id, ("?", []))
+        if household_departments(hrow.search_area, assoc_departments) & departments:
+            households[hrow.public_id] = _household_dict(hrow, code)
+            household_ids[hrow.public_id] = hrow.id
 
     # Accepted pairs still open: locked, with their unit and household (no longer
     # published/active because of that very acceptance).
@@ -780,13 +789,13 @@ def build_instance(session: so.Session, run: MatchRun, as_of: dt.date) -> BuiltI
             sa.select(*_UNIT_COLUMNS).join(Organisation, Organisation.id == Unit.landlord_id)
             .where(Unit.id.in_(chunk))
         ):
-            units[row.public_id] = _unit_dict(row)
+            units[row.public_id] = _unit_dict(row, table)
             unit_ids[row.public_id] = row.id
     for chunk in _chunks(sorted(lock_household_db - have_households)):
-        for row in session.execute(sa.select(*_HOUSEHOLD_COLUMNS).where(Household.id.in_(chunk))):
-            code, _deps = associations.get(row.association_id, ("?", []))
-            households[row.public_id] = _household_dict(row, code)
-            household_ids[row.public_id] = row.id
+        for hrow in session.execute(sa.select(*_HOUSEHOLD_COLUMNS).where(Household.id.in_(chunk))):
+            code, _deps = associations.get(hrow.association_id, ("?", []))
+            households[hrow.public_id] = _household_dict(hrow, code)
+            household_ids[hrow.public_id] = hrow.id
     unit_public = {db_id: pid for pid, db_id in unit_ids.items()}
     household_public = {db_id: pid for pid, db_id in household_ids.items()}
 
@@ -807,9 +816,9 @@ def build_instance(session: so.Session, run: MatchRun, as_of: dt.date) -> BuiltI
         sa.select(Proposal.unit_id, Proposal.household_id)
         .where(Proposal.status.in_(FORBIDDING_STATUSES)).execution_options(yield_per=BATCH)
     ):
-        u, h = unit_public.get(unit_id), household_public.get(household_id)
-        if u is not None and h is not None and (u, h) not in locked_pairs:
-            forbidden.add((u, h))
+        fu, fh = unit_public.get(unit_id), household_public.get(household_id)
+        if fu is not None and fh is not None and (fu, fh) not in locked_pairs:
+            forbidden.add((fu, fh))
 
     doc = {
         "format": "passerelle.instance/1", "as_of": as_of.isoformat(), "policy": run.policy,
@@ -930,11 +939,12 @@ class _Heartbeat:
 def _claim(sessionmaker: Callable[[], so.Session], run_id: int, attempt: int) -> bool:
     with sessionmaker() as s:
         now = utcnow()
-        claimed = s.execute(
+        # Session.execute is typed as returning a Result; for an UPDATE it is a CursorResult.
+        claimed = cast("sa.CursorResult[Any]", s.execute(
             sa.update(MatchRun).where(MatchRun.id == run_id, MatchRun.attempt == attempt,
                                       MatchRun.status == "queued")
             .values(status="running", phase="reading", progress=0.0, started_at=now, heartbeat_at=now)
-        ).rowcount
+        )).rowcount
         s.commit()
         return claimed == 1
 

@@ -21,7 +21,7 @@ from matching import instance_from_dict
 from matching.validation import pair_failures
 from models import Household, Proposal, Unit, User
 from models.housing import PROTECTED
-from services import clock, proposal_flow, runs
+from services import ceilings, clock, proposal_flow, runs
 from services import policy as policies
 from services.proposals import OPEN_STATUSES, _cancel
 
@@ -30,12 +30,15 @@ RECHECKED_STATUSES = ("review",) + tuple(OPEN_STATUSES)
 IGNORED_RULES = {"dates", "forbidden"}
 
 
-def _unit_dict(unit: Unit) -> dict[str, Any]:
+def _unit_dict(unit: Unit, as_of: dt.date | None = None) -> dict[str, Any]:
+    """The unit as a run's adapter gives it, with the income ceilings in force on `as_of`."""
     row = SimpleNamespace(**{c: getattr(unit, c) for c in (
         "public_id", "commune", "rooms", "floor", "elevator", "wheelchair_accessible", "rent",
         "charges", "in_qpv", "available_from", "location_uncertainty_km", "lat", "lon",
         "surface_m2", "financing")}, code=unit.landlord.code)
-    return runs._unit_dict(row)
+    session = so.object_session(unit)
+    table = ceilings.table_for(session, as_of or clock.today(unit.department)) if session is not None else None
+    return runs._unit_dict(row, table)
 
 
 def _household_dict(household: Household) -> dict[str, Any]:
@@ -67,7 +70,7 @@ def broken_rules(proposal: Proposal, as_of: dt.date | None = None,
         "format": "passerelle.instance/1",
         "as_of": (as_of or clock.today(proposal.unit.department)).isoformat(),
         "policy": policy,
-        "units": [_unit_dict(proposal.unit)],
+        "units": [_unit_dict(proposal.unit, as_of)],
         "households": [_household_dict(proposal.household)],
     })
     failures = pair_failures(instance, instance.units[0], instance.households[0])

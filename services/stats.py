@@ -20,6 +20,9 @@ Which event puts a household, a proposal or a unit in a period
     - proposed: the first time a proposal to her was released (``MatchRun.released_at``
       of a released run; proposals set aside before release do not count) falls in the
       period; "proposals sent" counts every released proposal by that same date;
+    - made, by origin (``Proposal.origin``, the "by_origin" table): a run's proposal when its
+      run is released (as above), a candidacy's, a request's or a direct match's when it is
+      created (``Proposal.created_at``: they start ``pending``); its lease by the lease decision;
     - decisions (acceptances, refusals, their reasons): ``Decision.decided_at``;
     - housed, unit allocated: the ``lease`` decision accepted (``decided_at``);
     - unit published: ``Unit.published_at``.
@@ -84,7 +87,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
-from models import Decision, Household, MatchRun, Organisation, Proposal, Unit
+from models import Checkpoint, Decision, Household, MatchRun, Organisation, Proposal, Referral, Unit
 from models.runs import COMMISSION_REFUSAL_REASONS, HOUSEHOLD_DECLINE_REASONS
 from services import labels
 from services.errors import ValidationError
@@ -475,6 +478,7 @@ class _Dec:
     association_id: int
     household_id: int
     in_qpv: bool
+    origin: str = "run"
 
 
 def _search_departments(search_area: dict[str, list[str]] | None) -> list[str]:
@@ -516,19 +520,29 @@ class _Data:
              .join(MatchRun, Proposal.run_id == MatchRun.id).join(Unit, Proposal.unit_id == Unit.id)
              .where(MatchRun.released_at.is_not(None), Proposal.status.not_in(("review", "dropped"))))
         for released_at, household_id, department, landlord_id in session.execute(q):
+            assert released_at is not None  # the query keeps released runs only (released_at IS NOT NULL)
             self.releases.append((released_at, household_id, department, landlord_id))
             h = households.get(household_id)
             if h is not None and (h.first_proposal_at is None or released_at < h.first_proposal_at):
                 h.first_proposal_at = released_at
+        # Proposals made, by origin (issue 15): a run's when its run is released (the releases
+        # above), the offer board's and the coordinator's when created (they start `pending`).
+        self.made: list[tuple[dt.datetime, str, str]] = [(at, "run", dep) for at, _hid, dep, _lid in self.releases]
+        q3 = (sa.select(Proposal.created_at, Proposal.origin, Unit.department)
+              .join(Unit, Proposal.unit_id == Unit.id)
+              .where(Proposal.origin != "run", Proposal.status.not_in(("review", "dropped"))))
+        for created_at, origin, department in session.execute(q3):
+            self.made.append((created_at, origin, department))
         self.decisions: list[_Dec] = []
         lease_unit_dept: dict[int, tuple[dt.datetime, str]] = {}
         q2 = (sa.select(Decision.step, Decision.outcome, Decision.reason, Decision.decided_at,
                         Unit.department, Unit.landlord_id, Unit.in_qpv, Household.association_id,
-                        Household.id)
+                        Household.id, Proposal.origin)
               .join(Proposal, Decision.proposal_id == Proposal.id)
               .join(Unit, Proposal.unit_id == Unit.id).join(Household, Proposal.household_id == Household.id))
-        for step, outcome, reason, at, dep, landlord_id, in_qpv, assoc_id, hid in session.execute(q2):
-            self.decisions.append(_Dec(step, outcome, reason, at, dep, landlord_id, assoc_id, hid, in_qpv))
+        for step, outcome, reason, at, dep, landlord_id, in_qpv, assoc_id, hid, origin in session.execute(q2):
+            self.decisions.append(_Dec(step, outcome, reason, at, dep, landlord_id, assoc_id, hid, in_qpv,
+                                       origin))
             if step == "lease" and outcome == "accept":
                 prev = lease_unit_dept.get(hid)
                 if prev is None or at > prev[0]:
@@ -547,9 +561,25 @@ class _Data:
         self.households = [h for h in households.values() if h.home in selected]
         self.decisions = [d for d in self.decisions if d.unit_department in selected]
         self.releases = [r for r in self.releases if r[2] in selected]
+        self.made = [m for m in self.made if m[2] in selected]
         self.units = session.execute(
             sa.select(Unit.id, Unit.landlord_id, Unit.department, Unit.published_at)
             .where(Unit.department.in_(departments))
+        ).all()
+        # Before and after the lease (issue 18): referrals by the department of her current home,
+        # checkpoints by the department of the unit she was rehoused in (both fixed).
+        self.referrals = session.execute(
+            sa.select(Referral.landlord_id, Referral.department, Referral.status, Referral.created_at,
+                      Referral.decided_at, Referral.household_id)
+            .where(Referral.department.in_(departments))
+        ).all()
+        referred = set(session.scalars(sa.select(Referral.household_id).where(Referral.household_id.is_not(None))))
+        self.referred_leases = [(d.at, d.unit_department) for d in self.decisions
+                                if d.step == "lease" and d.outcome == "accept" and d.household_id in referred]
+        self.checkpoints = session.execute(
+            sa.select(Checkpoint.months, Checkpoint.status, Checkpoint.recorded_at, Unit.department)
+            .join(Proposal, Proposal.id == Checkpoint.proposal_id).join(Unit, Unit.id == Proposal.unit_id)
+            .where(Unit.department.in_(departments), Checkpoint.recorded_at.is_not(None))
         ).all()
 
     def only(self, department: str) -> _Data:
@@ -559,7 +589,11 @@ class _Data:
         part.households = [h for h in self.households if h.home == department]
         part.decisions = [d for d in self.decisions if d.unit_department == department]
         part.releases = [r for r in self.releases if r[2] == department]
+        part.made = [m for m in self.made if m[2] == department]
         part.units = [u for u in self.units if u.department == department]
+        part.referrals = [r for r in self.referrals if r.department == department]
+        part.referred_leases = [r for r in self.referred_leases if r[1] == department]
+        part.checkpoints = [c for c in self.checkpoints if c.department == department]
         return part
 
 
@@ -753,6 +787,9 @@ def _compute(data: _Data, quarter: Quarter, departments: list[str], lowest_quart
             ref.groups.append(Group([(r, col) for r in range(first, total)], (total, col)))
     tables.append(ref)
 
+    # 3b. Proposals and leases by origin (issue 15).
+    tables.append(_by_origin(data, periods, quarter))
+
     # 4-6. By landlord, association, department (the quarter only).
     tables.append(_by_landlord(data, q))
     tables.append(_by_association(data, q))
@@ -765,6 +802,10 @@ def _compute(data: _Data, quarter: Quarter, departments: list[str], lowest_quart
     threshold, population = lowest_quartile_income(data, q, lowest_quartile_setting)
     tables.append(_qpv(data, periods, threshold, qpv_target, quarter))
 
+    # 9-10. Referrals by landlords' staff and the follow-up after the lease.
+    tables.append(_followup(data, periods, quarter))
+    tables.append(_referrals_by_landlord(data, quarter))
+
     facts = {
         "lowest_quartile_income": threshold if (lowest_quartile_setting is not None or population >= SMALL)
         else None,
@@ -772,6 +813,101 @@ def _compute(data: _Data, quarter: Quarter, departments: list[str], lowest_quart
         "qpv_target": qpv_target,
     }
     return Figures(quarter, departments, periods, tables, facts=facts)
+
+
+# How a unit reached the household (models.runs.PROPOSAL_ORIGINS), in the committee's words.
+ORIGIN_ROWS = [
+    ("run", _l("Rapprochement de la coordination")),
+    ("candidacy", _l("Candidature d'une association")),
+    ("request", _l("Demande de relogement (offre d'un bailleur)")),
+    ("direct", _l("Proposition directe de la coordination")),
+]
+
+
+def _by_origin(data: _Data, periods: list[Period], quarter: Quarter) -> Table:
+    """Proposals made and leases signed, per origin; each block's origins add up to its total."""
+    t = Table("by_origin", str(_l("Propositions et relogements par voie d'accès")), [p.label for p in periods],
+              row_header=str(_l("Voie d'accès")),
+              note=str(_l("Une proposition issue d'un rapprochement compte à la diffusion de son rapprochement, "
+                          "les autres à leur création ; un bail, à sa signature. Dans le département du "
+                          "logement.")))
+    made = [Counter(origin for at, origin, _dep in data.made if p.contains(at)) for p in periods]
+    leased = [Counter(d.origin for d in data.decisions
+                      if d.step == "lease" and d.outcome == "accept" and p.contains(d.at)) for p in periods]
+    for measure, counts, measure_label in [("proposals", made, _l("Propositions faites")),
+                                           ("leases", leased, _l("Baux signés"))]:
+        first = len(t.rows)
+        for origin, origin_label in ORIGIN_ROWS:
+            r = t.add(f"{measure_label} — {origin_label}", [c[origin] for c in counts], key=f"{measure}:{origin}")
+            _time_groups(t, r, quarter)
+        total = t.add(_l("%(measure)s — total", measure=measure_label),
+                      [sum(c[o] for o, _label in ORIGIN_ROWS) for c in counts], key=f"{measure}:total")
+        t.rows[total].is_total = True
+        _time_groups(t, total, quarter)
+        for col in range(len(periods)):
+            t.groups.append(Group([(r, col) for r in range(first, total)], (total, col)))
+    return t
+
+
+FOLLOWUP_ROWS = [
+    ("referrals_received", _l("Orientations reçues des bailleurs")),
+    ("referrals_accepted", _l("Orientations acceptées par une association")),
+    ("referrals_declined", _l("Orientations déclinées")),
+    ("referrals_rehoused", _l("Ménages orientés par un bailleur et relogés (bail signé)")),
+    ("checkpoints_fine", _l("Points de suivi : tout va bien")),
+    ("checkpoints_difficulties", _l("Points de suivi : difficultés")),
+    ("checkpoints_left", _l("Points de suivi : a quitté le logement")),
+    ("housed_at_12_months", _l("Toujours logées au point de suivi à 12 mois")),
+]
+
+
+def _followup_counts(data: _Data, p: Period) -> dict[str, int]:
+    c = {key: 0 for key, _label in FOLLOWUP_ROWS}
+    for r in data.referrals:
+        if p.contains(r.created_at):
+            c["referrals_received"] += 1
+        if p.contains(r.decided_at) and r.status in ("accepted", "declined"):
+            c[f"referrals_{r.status}"] += 1
+    c["referrals_rehoused"] = sum(1 for at, _dep in data.referred_leases if p.contains(at))
+    for k in data.checkpoints:
+        if p.contains(k.recorded_at):
+            c[f"checkpoints_{k.status}"] += 1
+            if k.months == 12 and k.status != "left":
+                c["housed_at_12_months"] += 1
+    return c
+
+
+def _followup(data: _Data, periods: list[Period], quarter: Quarter) -> Table:
+    """Referrals by landlords' staff, what became of them, and the checkpoints after the lease."""
+    counts = [_followup_counts(data, p) for p in periods]
+    t = Table("followup", str(_l("Orientations des bailleurs et suivi après le bail")), [p.label for p in periods],
+              row_header=str(_l("Indicateur")),
+              note=str(_l("Une orientation compte dans le département de son logement actuel, un point de suivi "
+                          "dans celui du logement où elle a été relogée.")))
+    for key, label in FOLLOWUP_ROWS:
+        r = t.add(label, [c[key] for c in counts], key=key)
+        _time_groups(t, r, quarter)
+    return t
+
+
+def _referrals_by_landlord(data: _Data, quarter: Quarter) -> Table:
+    """Referrals received, per landlord and month of the quarter (what the convention counts)."""
+    from babel.dates import format_date
+    from flask_babel import get_locale
+
+    months = [dt.date(quarter.year, 3 * quarter.number - 2 + i, 1) for i in range(3)]
+    locale = str(get_locale() or "fr")
+    t = Table("referrals_by_landlord", str(_l("Orientations par bailleur et par mois (trimestre)")),
+              [format_date(m, "LLLL yyyy", locale=locale) for m in months], row_header=str(_l("Bailleur")))
+    stats: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for r in data.referrals:
+        local = r.created_at.astimezone(PARIS).date()
+        if local.year == quarter.year and Quarter.of(local) == quarter:
+            stats[r.landlord_id][local.month - months[0].month] += 1
+    for org_id in sorted(stats, key=lambda i: data.org_names.get(i, "")):
+        t.add(data.org_names.get(org_id, "?"), stats[org_id], key=f"org:{org_id}")
+    t.add_total_row(_l("Total"))
+    return t
 
 
 def _by_landlord(data: _Data, p: Period) -> Table:

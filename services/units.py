@@ -315,7 +315,9 @@ def unit_values(unit: Unit) -> dict[str, Any]:
 # -- reading ------------------------------------------------------------------------------
 
 
-def _own(landlord: Organisation) -> sa.Select[tuple[Unit]]:
+def _own(landlord: Organisation) -> sa.Select[Unit]:
+    # SQLAlchemy 2.1 (requirements.lock) types a select by its columns: Select[Unit], one
+    # entity (2.0 wrote Select[tuple[Unit]]).
     return sa.select(Unit).where(Unit.landlord_id == landlord.id)
 
 
@@ -411,6 +413,16 @@ def create_unit(session: so.Session, landlord: Organisation, data: Mapping[str, 
     return unit
 
 
+def _merged(unit: Unit, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The unit's landlord-set fields with `changes` over them, as `validate_unit_fields` takes them."""
+    data = unit_values(unit)
+    if ("lat" in changes or "lon" in changes) and "location_uncertainty_km" not in changes:
+        # New coordinates: their uncertainty is the landlord's to give, not the commune's.
+        data["location_uncertainty_km"] = None
+    data.update(changes)
+    return data
+
+
 def update_unit(session: so.Session, unit: Unit, changes: Mapping[str, Any], *,
                 actor: User | None = None) -> Unit:
     """Change some fields of a unit (the others keep their values); every rule is checked again.
@@ -420,12 +432,7 @@ def update_unit(session: so.Session, unit: Unit, changes: Mapping[str, Any], *,
     if unit.status not in EDITABLE_STATUSES:
         raise Conflict(_l("Ce logement est %(status)s : il ne peut plus être modifié.",
                           status=str(STATUS_LABELS[unit.status]).lower()), field="status")
-    data = unit_values(unit)
-    if ("lat" in changes or "lon" in changes) and "location_uncertainty_km" not in changes:
-        # New coordinates: their uncertainty is the landlord's to give, not the commune's.
-        data["location_uncertainty_km"] = None
-    data.update(changes)
-    clean = validate_unit_fields(data)
+    clean = validate_unit_fields(_merged(unit, changes))
     if clean["reference"] != unit.reference:
         _check_reference_free(session, unit.landlord, clean["reference"], unit)
     for name, value in clean.items():
@@ -542,7 +549,7 @@ TEMPLATE_NOTES = (
     _l("loyer, charges : euros par mois, virgule ou point décimal (412,50)."),
     _l("financement : PLAI, PLUS, PLS ou PLI (facultatif). disponible_le : JJ/MM/AAAA ou AAAA-MM-JJ."),
     _l("Les noms de champs anglais du contrat d'API (rooms, rent, available_from...) sont aussi acceptés."),
-    _l("Fichier CSV (séparateur ; ou ,) en UTF-8 ou Windows-1252, ou XLSX. Au plus 5000 lignes. "
+    _l("Fichier CSV (séparateur ; ou ,) en UTF-8 ou Windows-1252, XLSX, XLS ou ODS. Au plus 5000 lignes. "
        "Si une ligne est fausse, rien n'est enregistré : le rapport indique chaque ligne à corriger."),
 )
 
@@ -556,6 +563,53 @@ def template_xlsx() -> bytes:
     """The import template as XLSX, with a help sheet."""
     return imports.write_xlsx(TEMPLATE_HEADERS, [TEMPLATE_EXAMPLE, TEMPLATE_EXAMPLE_AT_COMMUNE],
                               title="Logements", notes=[str(note) for note in TEMPLATE_NOTES])
+
+
+def template_ods() -> bytes:
+    """The import template as ODS (LibreOffice), with a help sheet."""
+    return imports.write_ods(TEMPLATE_HEADERS, [TEMPLATE_EXAMPLE, TEMPLATE_EXAMPLE_AT_COMMUNE],
+                             title="Logements", notes=[str(note) for note in TEMPLATE_NOTES])
+
+
+EXPORT_FORMATS = ("csv", "xlsx", "ods")
+
+
+def _export_row(unit: Unit, *, as_text: bool) -> list[Any]:
+    """One unit as a line of the import template (`unit_values`: coordinates taken from the
+    commune stay empty, so that the file read back changes nothing). CSV gets French text
+    ("412,50", "01/12/2026"); XLSX and ODS get numbers and dates."""
+    values = unit_values(unit)
+    row: list[Any] = []
+    for column in _FRENCH_COLUMNS:
+        value = values[column.field]
+        if isinstance(value, bool):
+            value = "oui" if value else "non"
+        elif as_text and isinstance(value, float | Decimal):
+            value = _french_number(value)
+        elif as_text and isinstance(value, dt.date):
+            value = value.strftime("%d/%m/%Y")
+        row.append("" if value is None else value)
+    return row
+
+
+def _french_number(value: float | Decimal) -> str:
+    """ "412,5" for 412.50, "50,6292" for 50.6292: a number as the French template writes it."""
+    text = format(Decimal(repr(value)) if isinstance(value, float) else value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(".", ",")
+
+
+def export_units(session: so.Session, landlord: Organisation, kind: str) -> bytes:
+    """All the landlord's units as a spreadsheet laid out as the import template, by reference:
+    edited and sent back (`update_units_from_file`) it updates them."""
+    own = list(session.scalars(_own(landlord).order_by(Unit.reference, Unit.id)))
+    if kind == "csv":
+        return imports.write_csv(TEMPLATE_HEADERS, [_export_row(u, as_text=True) for u in own])
+    rows = [_export_row(u, as_text=False) for u in own]
+    if kind == "ods":
+        return imports.write_ods(TEMPLATE_HEADERS, rows, title="Logements")
+    return imports.write_xlsx(TEMPLATE_HEADERS, rows, title="Logements")
 
 
 @dataclass
@@ -626,8 +680,90 @@ def import_units(session: so.Session, landlord: Organisation, filename: str, dat
     return summary
 
 
+
+# Updating by reference: only `reference` is required; the columns present are the ones changed.
+UPDATE_COLUMNS = tuple(Column(c.field, c.headers, c.field == "reference") for c in IMPORT_COLUMNS)
+
+
+@dataclass
+class UpdateSummary:
+    """What an update by reference changed: the units changed, and how many lines changed nothing."""
+
+    units: list[Unit] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.units)
+
+
+def update_units_from_file(session: so.Session, landlord: Organisation, filename: str, data: bytes, *,
+                           actor: User | None = None) -> UpdateSummary:
+    """Update the landlord's units from a spreadsheet, each line naming a unit by its reference:
+    all lines or none.
+
+    The columns the file has are changed, the others kept (an empty cell empties an optional
+    field, as on the form). Every line is checked with the form's rules before anything is
+    changed; a reference that is none of the landlord's units, a reference twice in the file,
+    or a unit that can no longer be edited (proposed, allocated) is an error on its line.
+
+    :raise ImportRejected: every error, by line and column; nothing is changed.
+    :raise ValidationError: the file itself is unreadable, empty or too long.
+    """
+    table = imports.read_table(filename, data, UPDATE_COLUMNS)
+    changed_fields = [name for name in table.fields if name != "reference"]
+    column = table.header_of("reference")
+    own = {u.reference: u for u in session.scalars(_own(landlord).with_for_update())}
+    errors: list[RowError] = []
+    first_line: dict[str, int] = {}
+    planned: list[tuple[Unit, dict[str, Any]]] = []
+    unchanged = 0
+    today = dt.date.today()
+    for row in table.rows:
+        reference = "" if imports.is_blank(row.cells.get("reference")) else str(row.cells["reference"]).strip()
+        if not reference:
+            errors.append(RowError(row.line, column, _l("Ce champ est obligatoire.")))
+            continue
+        if reference in first_line:
+            errors.append(RowError(row.line, column, _l("Référence %(ref)s déjà présente ligne %(line)d.",
+                                                        ref=reference, line=first_line[reference])))
+            continue
+        first_line[reference] = row.line
+        unit = own.get(reference)
+        if unit is None:
+            errors.append(RowError(row.line, column,
+                                   _l("Aucun de vos logements n'a la référence %(ref)s.", ref=reference)))
+            continue
+        changes = {name: row.cells.get(name) for name in changed_fields}
+        try:
+            clean = validate_unit_fields(_merged(unit, changes), today=today)
+        except ValidationError as exc:
+            for name, found in exc.errors.items():
+                for message in found if isinstance(found, list) else [found]:
+                    errors.append(RowError(row.line, table.header_of(name), message))
+            continue
+        if all(getattr(unit, name) == value for name, value in clean.items()):
+            # A line that changes nothing is fine even for a proposed or allocated unit: the
+            # whole export can be sent back with only a few lines edited.
+            unchanged += 1
+            continue
+        if unit.status not in EDITABLE_STATUSES:
+            errors.append(RowError(row.line, column, _l(
+                "Le logement %(ref)s est %(status)s : il ne peut plus être modifié.",
+                ref=reference, status=str(STATUS_LABELS[unit.status]).lower())))
+            continue
+        planned.append((unit, changes))
+    if errors:
+        raise ImportRejected(errors)
+    summary = UpdateSummary(unchanged=unchanged)
+    for planned_unit, planned_changes in planned:
+        summary.units.append(update_unit(session, planned_unit, planned_changes, actor=actor))
+    audit.record(session, "unit.import_update", actor=actor, object_type="organisation", object_id=landlord.code)
+    return summary
+
 __all__ = [
     "FIELDS", "STATUS_LABELS", "ImportRejected", "ImportSummary", "count_by_status", "create_unit",
-    "get_any_unit", "get_unit", "import_units", "list_units", "publish_unit", "publish_units", "template_csv",
+    "UpdateSummary", "export_units", "get_any_unit", "get_unit", "import_units", "template_ods",
+    "update_units_from_file", "list_units", "publish_unit", "publish_units", "template_csv",
     "template_xlsx", "typology", "update_unit", "validate_unit_fields", "withdraw_unit",
 ]

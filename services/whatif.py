@@ -3,7 +3,7 @@
 A snapshot is the instance a match run for these departments would solve today (built by
 :func:`services.runs.build_instance`, the runs' own builder: published units, active
 households, earlier decisions as locked and forbidden pairs), solved in memory with
-:func:`matching.solve`. Nothing is stored but an audit event: no run, no proposal, no
+:func:`matching.solve`. Nothing is stored here: no run, no proposal, no
 change for any household.
 
 Only aggregates leave this module, as :class:`services.stats.Table` objects that have been
@@ -37,9 +37,9 @@ import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 import matching
-from models import MatchRun, User
-from services import audit, runs, stats
+from models import MatchRun
 from services import policy as policies
+from services import runs, stats
 from services.errors import ValidationError
 from services.stats import COUNT, MONEY, SHOWN, TEXT, Cell, Table
 
@@ -182,18 +182,18 @@ def unmet_needs(session: so.Session, departments: list[str], *, policy: Mapping[
         ], key=f"size:{b}")
     stats.suppress_table(ot)
     for row in ot.rows:
-        under = row.cells[4]
-        if under.basis and not ot.cell(under.basis[0]).shown and under.status == SHOWN:
-            under.status = stats.HIDDEN
+        under_cell = row.cells[4]
+        if under_cell.basis and not ot.cell(under_cell.basis[0]).shown and under_cell.status == SHOWN:
+            under_cell.status = stats.HIDDEN
     sentences = []
     for row in ot.rows:
-        n, typ, rent, fitting, under = row.cells
-        if n.shown and n.value and rent.shown and under.shown:
+        n, typ, rent, fitting_cell, under_cell = row.cells
+        if n.shown and n.value and rent.shown and under_cell.shown:
             sentences.append(str(_l(
                 "%(n)s ménages de %(size)s attendent : %(under)s logement(s) %(typ)s publié(s) à moins de "
                 "%(rent)s (loyer + charges) dans ces départements, sur %(fitting)s de cette taille.",
-                n=stats.display(n), size=row.label.lower(), under=stats.display(under), typ=typ.value,
-                rent=stats.display(rent), fitting=stats.display(fitting))))
+                n=stats.display(n), size=row.label.lower(), under=stats.display(under_cell), typ=typ.value,
+                rent=stats.display(rent), fitting=stats.display(fitting_cell))))
 
     # Units with no proposal at all.
     proposed_units = {p.unit for p in result.proposals}
@@ -292,17 +292,26 @@ def category_label(code: str) -> str:
     }.get(code, code))
 
 
-def what_if(session: so.Session, departments: list[str], changes: Mapping[str, Any], *, actor: User,
-            as_of: dt.date | None = None) -> WhatIf:
-    """Solve today's snapshot with the current policy and with `changes`; compare who gets matched.
+def validate_changes(session: so.Session, departments: list[str], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The simulated policy: today's for these departments with `changes`, checked as a run's would be.
 
-    Nothing is written but the audit event ``committee.whatif``.
+    :raise ValidationError: a parameter that cannot be changed here, or a value a run refuses.
     """
     unknown = set(changes) - set(POLICY_KEYS)
     if unknown:
         raise ValidationError({k: [_l("Paramètre non modifiable ici.")] for k in sorted(unknown)})
     base = baseline_policy(session, departments)
-    variant = runs.validate_policy({**base, **{k: v for k, v in changes.items() if v is not None}})
+    return runs.validate_policy({**base, **{k: v for k, v in changes.items() if v is not None}})
+
+
+def what_if(session: so.Session, departments: list[str], changes: Mapping[str, Any], *,
+            as_of: dt.date | None = None) -> WhatIf:
+    """Solve today's snapshot with the current policy and with `changes`; compare who gets matched.
+
+    Nothing is written (the ask is audited by services.snapshot_solves, which runs this in a worker).
+    """
+    variant = validate_changes(session, departments, changes)
+    base = baseline_policy(session, departments)
     as_of = as_of or runs.today()
     built = snapshot(session, departments, base, as_of)
     inst = built.instance
@@ -313,8 +322,6 @@ def what_if(session: so.Session, departments: list[str], changes: Mapping[str, A
     population = population_counts(inst)
     before, after = matched_counts(inst, base_result), matched_counts(variant_inst, variant_result)
     table = comparison_table(population, before, after)
-    audit.record(session, "committee.whatif", actor=actor, object_type="departments",
-                 object_id=",".join(departments))
     return WhatIf(table, base, variant, {"units": len(inst.units), "households": len(inst.households)})
 
 

@@ -21,12 +21,15 @@ from flask.testing import FlaskClient
 
 import models
 from models import User, crypto
-from web import create_app
+from services import audit
+from web import config, create_app
 from web.db import create_engine
 
 DATA_KEY = Fernet.generate_key().decode()
 # Service tests use the models without an app: the data key must be there all the same.
 crypto.configure(DATA_KEY)
+# And the audit key (the development one, as a test app has it), for the same reason.
+audit.configure(config.DEFAULTS["DEVELOPMENT_AUDIT_KEY"])
 PASSWORD = "correct horse battery staple"
 # Second-factor secret given by `AuthActions` to test users whose role requires one.
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"

@@ -16,7 +16,7 @@ PASSWORD = "correct horse battery staple"
 _seq = itertools.count(1)
 
 KIND_OF_ROLE = {"landlord": "landlord", "association": "association", "committee": "committee",
-                "coordinator": "coordinator", "admin": "coordinator"}
+                "coordinator": "coordinator", "admin": "coordinator", "referrer": "landlord"}
 
 
 def create_organisation(db: so.Session, kind: str = "landlord", **kw: Any) -> Organisation:

@@ -119,3 +119,29 @@ def test_demo_loads_once_and_prints_accounts(database_url, tmp_path, monkeypatch
         assert sum(h.status == "housed" for h in households) >= 5
         assert sum(h.status == "proposed" for h in households) >= 5
         assert sum(h.status in ("active", "proposed", "housed") for h in households) >= 200
+
+
+def test_ceilings_load_is_all_or_nothing_and_show_prints_the_table(cli_db, tmp_path):
+    from models import IncomeCeiling
+
+    shown = run("ceilings", "show", "--date", "2026-06-01")
+    assert shown.exit_code == 0, shown.output
+    assert "2026,PLUS,paris,26920,40233,52740,62968,74919,84304,9394" in shown.output
+    lines = shown.output.strip().splitlines()
+    good = tmp_path / "plafonds-2027.csv"
+    good.write_text("\n".join([lines[0], *(line.replace("2026,", "2027,", 1) for line in lines[1:])]) + "\n")
+    bad = tmp_path / "mauvais.csv"
+    bad.write_text("\n".join([lines[0], *(line.replace("2026,", "2027,", 1) for line in lines[1:4]),
+                              "2027,PLUS,lyon,1,2,3,4,5,6,7"]) + "\n")
+    result = run("ceilings", "load", str(bad))
+    assert result.exit_code == 2
+    assert "ligne 5, champ zone : « lyon » inconnue" in result.output
+    assert "rien n'a été chargé" in result.output
+    with cli_db.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(IncomeCeiling)) == 0
+    result = run("ceilings", "load", str(good), "--source", "arrêté du 20 décembre 2026")
+    assert result.exit_code == 0, result.output
+    with cli_db.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(IncomeCeiling)) == 9
+        assert conn.scalar(sa.select(IncomeCeiling.source).limit(1)) == "arrêté du 20 décembre 2026"
+    assert "2027,PLUS,paris,26920" in run("ceilings", "show", "--date", "2027-03-01").output

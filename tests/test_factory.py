@@ -27,7 +27,8 @@ def test_embedded_defaults_live_in_the_instance_folder(tmp_path, monkeypatch):
     assert app.config["PASSERELLE_DATA_KEY"] == app2.config["PASSERELLE_DATA_KEY"]
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "PASSERELLE_DATA_KEY", "DATABASE_URL", "PASSERELLE_PUBLIC_URL"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "PASSERELLE_DATA_KEY", "DATABASE_URL", "PASSERELLE_PUBLIC_URL",
+                                     "PASSERELLE_AUDIT_KEY"])
 def test_production_refuses_to_start_without_secrets(monkeypatch, missing):
     env = {"PASSERELLE_ENV": "production", "SECRET_KEY": "s" * 40,
            "PASSERELLE_DATA_KEY": "x9lTZ0gx7FQj0PYpTpPQtBfVwbBz3JIfIwFxqzB2CwQ=",

@@ -28,7 +28,7 @@ from flask import abort, current_app, g, request
 from flask_login import current_user
 
 ANONYMOUS = "anonymous"
-ROLES = ("landlord", "association", "coordinator", "committee", "admin")
+ROLES = ("landlord", "association", "coordinator", "committee", "admin", "referrer")
 
 OPEN = frozenset({ANONYMOUS, *ROLES})  # anyone, logged in or not
 ANY_ROLE = frozenset(ROLES)  # any logged-in user
@@ -37,6 +37,8 @@ ASSOCIATION = frozenset({"association"})
 COORDINATOR = frozenset({"coordinator"})
 COMMITTEE = frozenset({"committee"})
 ADMIN = frozenset({"admin"})
+# A landlord's staff who refer tenants and see nothing else (caretakers, tenancy officers).
+REFERRER = frozenset({"referrer"})
 
 Rule = Union[frozenset[str], Mapping[str, frozenset[str]]]  # noqa: UP007 - a type alias at runtime
 
@@ -56,12 +58,15 @@ ACCESS: dict[str, Rule] = {
     "auth.logout": ANY_ROLE,
     "auth.password": ANY_ROLE,
     "auth.totp_setup": ANY_ROLE,
+    "auth.tokens": ANY_ROLE,
+    "auth.token_revoke": ANY_ROLE,
     # Landlords' pages.
     "landlords.index": LANDLORD,
     "landlords.unit_list": LANDLORD,
     "landlords.unit_new": LANDLORD,
     "landlords.unit_import": LANDLORD,
     "landlords.unit_template": LANDLORD,
+    "landlords.unit_export": LANDLORD,
     "landlords.unit_detail": LANDLORD,
     "landlords.unit_edit": LANDLORD,
     "landlords.unit_publish": LANDLORD,
@@ -77,8 +82,15 @@ ACCESS: dict[str, Rule] = {
     "landlords.commission_refuse": LANDLORD,
     "landlords.lease": LANDLORD,
     "landlords.lease_failed": LANDLORD,
+    "landlords.proposal_messages": LANDLORD,
     "landlords.notifications_page": LANDLORD,
     "landlords.notifications_read": LANDLORD,
+    "landlords.photo_add": LANDLORD,
+    "landlords.photo_remove": LANDLORD,
+    "landlords.photo": LANDLORD,
+    "landlords.referrals": LANDLORD | REFERRER,
+    "landlords.referral_new": LANDLORD | REFERRER,
+    "landlords.referral": LANDLORD | REFERRER,
     # Associations' pages.
     "associations.index": ASSOCIATION,
     "associations.new_household": ASSOCIATION,
@@ -94,11 +106,21 @@ ACCESS: dict[str, Rule] = {
     "associations.proposal": ASSOCIATION,
     "associations.accept": ASSOCIATION,
     "associations.decline": ASSOCIATION,
+    "associations.proposal_messages": ASSOCIATION,
     "associations.notifications_page": ASSOCIATION,
     "associations.notifications_read": ASSOCIATION,
+    "associations.photo": ASSOCIATION,
+    "associations.post_request": ASSOCIATION,
+    "associations.referrals": ASSOCIATION,
+    "associations.referral": ASSOCIATION,
+    "associations.referral_accept": ASSOCIATION,
+    "associations.referral_decline": ASSOCIATION,
+    "associations.checkpoints": ASSOCIATION,
+    "associations.checkpoint": ASSOCIATION,
     # Coordination's pages.
     "coordinators.index": COORDINATOR,
     "coordinators.refused_offers": COORDINATOR,
+    "coordinators.direct_match": COORDINATOR,
     "coordinators.start_run": COORDINATOR,
     "coordinators.run": COORDINATOR,
     "coordinators.run_progress": COORDINATOR,
@@ -116,6 +138,7 @@ ACCESS: dict[str, Rule] = {
     "committee.index": COMMITTEE,
     "committee.needs": COMMITTEE,
     "committee.simulation": COMMITTEE,
+    "committee.solve_progress": COMMITTEE,
     "committee.chart": COMMITTEE,
     "committee.report": COMMITTEE,
     "committee.add_note": COMMITTEE,
@@ -137,6 +160,7 @@ ACCESS: dict[str, Rule] = {
     "units.Units": {"GET": LANDLORD | COORDINATOR, "POST": LANDLORD},
     "units.UnitById": {"GET": LANDLORD | COORDINATOR, "PATCH": LANDLORD},
     "units.import_units": LANDLORD,
+    "units.update_units_from_file": LANDLORD,
     "units.publish": LANDLORD,
     "units.publish_many": LANDLORD,
     "units.withdraw": LANDLORD,
@@ -152,13 +176,22 @@ ACCESS: dict[str, Rule] = {
     "match_runs.RestartRun": COORDINATOR,
     "proposals.Proposals": LANDLORD | ASSOCIATION,
     "offers.offers": ASSOCIATION,
+    "offers.photo": LANDLORD | ASSOCIATION,
     "offers.candidacies": ASSOCIATION,
     "offers.Requests": {"GET": LANDLORD | ASSOCIATION, "POST": ASSOCIATION},
     "offers.request_offers": LANDLORD,
     "offers.direct": COORDINATOR,
+    "followup.Referrals": {"GET": LANDLORD | REFERRER | ASSOCIATION, "POST": LANDLORD | REFERRER},
+    "followup.ReferralItem": LANDLORD | REFERRER | ASSOCIATION,
+    "followup.accept": ASSOCIATION,
+    "followup.decline": ASSOCIATION,
+    "followup.checkpoints": ASSOCIATION,
+    "followup.record_checkpoint": ASSOCIATION,
     "proposals.ProposalById": LANDLORD | ASSOCIATION,
     "proposals.decision": LANDLORD | ASSOCIATION,
     "proposals.lease": LANDLORD,
+    # Only the household's association and the unit's landlord (coordinators neither).
+    "proposals.ProposalMessages": LANDLORD | ASSOCIATION,
     "stats.Stats": COMMITTEE | COORDINATOR,
 }
 
@@ -195,11 +228,12 @@ TERRITORY_SCOPED: frozenset[str] = frozenset({
     "coordinators.conventions", "coordinators.convention", "coordinators.convention_new",
     "coordinators.convention_commitment", "coordinators.convention_training", "coordinators.close_quarter",
     "coordinators.refused_offers",
+    "coordinators.direct_match",  # her territory's households and units only (services.territory)
 })
 COORDINATOR_UNSCOPED: frozenset[str] = frozenset({
     "static", "main.index", "main.about", "main.home", "health.healthz", "health.readyz", "auth.login",
     "auth.login_code", "api-docs.openapi_json", "api_docs.docs", "auth.logout", "auth.password",
-    "auth.totp_setup", "me.Me",
+    "auth.totp_setup", "me.Me", "auth.tokens", "auth.token_revoke",
 })
 
 # Coordinator routes whose territory scoping is NOT done yet (known gap, issue 13): listed so

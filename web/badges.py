@@ -16,6 +16,7 @@ from flask import Flask, current_app, g, url_for
 from flask_login import current_user
 
 from services import notifications
+from web import access
 from web.auth import HOME
 from web.db import get_session
 
@@ -44,8 +45,8 @@ def _count() -> NotificationsBadge | None:
     # Each audience's pages live on the blueprint of its home page.
     home = HOME.get(current_user.role)
     endpoint = f"{home.rsplit('.', 1)[0]}.notifications_page" if home else ""
-    if endpoint not in current_app.view_functions:
-        return None
+    if endpoint not in current_app.view_functions or not access.allowed(endpoint, "GET", current_user.role):
+        return None  # a referrer's home is on the landlords' blueprint, their notifications are not hers
     session = get_session()
     try:
         # Reading must not flush whatever the view left pending (a form shown again, say).

@@ -1,4 +1,4 @@
-"""The `passerelle` command line: demo, serve, db, organisations, users, tokens."""
+"""The `passerelle` command line: demo, serve, db, organisations, users, tokens, ceilings."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from models.accounts import ROLES
 from services.errors import ServiceError
-from web import cli_ops, cli_proposals, cli_security
+from web import cli_ceilings, cli_ops, cli_proposals, cli_security
 from web.db import get_db, get_session
 
 
@@ -74,7 +75,7 @@ def create_organisation(kind: str, name: str, departments: list[str]) -> None:
 @click.command("create-user")
 @click.option("--email", required=True)
 @click.option("--role", required=True,
-              type=click.Choice(["landlord", "association", "committee", "coordinator", "admin"]))
+              type=click.Choice(ROLES))
 @click.option("--organisation", required=True, help="Name of the user's organisation.")
 @click.option("--password-stdin", is_flag=True, required=True,
               help="Read the password from standard input (never from the command line).")
@@ -192,3 +193,4 @@ commands = [create_organisation, create_user, create_token, serve, demo, worker]
 commands += cli_ops.commands  # backup, restore
 commands += cli_proposals.commands  # expire-proposals, send-outbox
 commands += cli_security.commands  # audit verify, purge
+commands += cli_ceilings.commands  # ceilings load, ceilings show

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask
 
 from models import crypto
+from services import audit
 
 DEFAULTS: dict[str, Any] = {
     "PASSERELLE_ENV": "development",
@@ -75,13 +76,20 @@ DEFAULTS: dict[str, Any] = {
     # Reverse proxies in front of the app (PASSERELLE_PROXIES): their X-Forwarded-For, -Proto and
     # -Host headers are trusted for that many hops. 0: none is trusted, a client could forge them.
     "PROXIES": 0,
+    # The key that seals the audit trail (HMAC-SHA256), kept apart from the database: whoever can
+    # write the database but has not this key cannot rewrite or delete rows unseen. Required in
+    # production; comma-separated keys rotate it (the first seals, all verify). Outside
+    # production it defaults to DEVELOPMENT_AUDIT_KEY, a fixed key that protects nothing.
+    # (environment: PASSERELLE_AUDIT_KEY.)
+    "AUDIT_KEY": None,
+    "DEVELOPMENT_AUDIT_KEY": "development-audit-key-not-secret",
 }
 
 # These come from the environment under their own names (the contract's), not PASSERELLE_*.
 ENV_NAMES = ("DATABASE_URL", "SECRET_KEY", "PASSERELLE_DATA_KEY", "REDIS_URL", "PASSERELLE_ENV")
-PRODUCTION_REQUIRED = ("SECRET_KEY", "PASSERELLE_DATA_KEY", "DATABASE_URL", "PUBLIC_URL")
+PRODUCTION_REQUIRED = ("SECRET_KEY", "PASSERELLE_DATA_KEY", "AUDIT_KEY", "DATABASE_URL", "PUBLIC_URL")
 # The environment variable that sets each required setting (for the error message).
-_ENV_NAME = {"PUBLIC_URL": "PASSERELLE_PUBLIC_URL"}
+_ENV_NAME = {"PUBLIC_URL": "PASSERELLE_PUBLIC_URL", "AUDIT_KEY": "PASSERELLE_AUDIT_KEY"}
 
 
 class ConfigurationError(RuntimeError):
@@ -96,6 +104,9 @@ def load(app: Flask, overrides: dict[str, Any] | None) -> None:
         if os.environ.get(name):
             app.config[name] = os.environ[name]
     app.config.from_prefixed_env("PASSERELLE")
+    if os.environ.get("PASSERELLE_AUDIT_KEY"):
+        # As written: from_prefixed_env would read a key of digits as a number.
+        app.config["AUDIT_KEY"] = os.environ["PASSERELLE_AUDIT_KEY"]
     if overrides:
         app.config.update(overrides)
 
@@ -107,6 +118,9 @@ def load(app: Flask, overrides: dict[str, Any] | None) -> None:
                 "PASSERELLE_ENV=production needs these settings in the environment: "
                 + ", ".join(_ENV_NAME.get(name, name) for name in missing)
             )
+        if DEFAULTS["DEVELOPMENT_AUDIT_KEY"] in str(app.config["AUDIT_KEY"]).split(","):
+            raise ConfigurationError("PASSERELLE_AUDIT_KEY must be a secret of your own in production, "
+                                     "not the published development key")
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
     else:
@@ -120,6 +134,7 @@ def load(app: Flask, overrides: dict[str, Any] | None) -> None:
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]  # for Flask-Migrate
     crypto.configure(app.config["PASSERELLE_DATA_KEY"])
+    audit.configure(str(app.config["AUDIT_KEY"]))
 
 
 def public_url() -> str:
@@ -137,6 +152,8 @@ def _embedded_defaults(app: Flask) -> None:
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'passerelle.sqlite'}"
     if not app.config.get("PUBLIC_URL"):
         app.config["PUBLIC_URL"] = app.config["DEVELOPMENT_PUBLIC_URL"]
+    if not app.config.get("AUDIT_KEY"):
+        app.config["AUDIT_KEY"] = app.config["DEVELOPMENT_AUDIT_KEY"]
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key", _token)
     if not app.config.get("PASSERELLE_DATA_KEY"):

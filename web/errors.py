@@ -7,6 +7,7 @@ import logging
 import sqlalchemy.exc as sa_exc
 from flask import Flask, g, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -26,6 +27,23 @@ class ErrorSchema(Schema):
                                metadata={"description": "Id of the request, to quote when asking for help"})
 
 
+# The heading of an error page, in the reader's language: werkzeug's names are English only.
+# (The JSON body keeps the HTTP status name: it is part of the API's contract.)
+PAGE_TITLES = {
+    400: _l("Requête invalide"),
+    401: _l("Connexion requise"),
+    403: _l("Accès refusé"),
+    404: _l("Page introuvable"),
+    405: _l("Méthode non autorisée"),
+    409: _l("Conflit"),
+    413: _l("Requête trop volumineuse"),
+    422: _l("Données invalides"),
+    429: _l("Trop de requêtes"),
+    500: _l("Erreur interne"),
+    503: _l("Service indisponible"),
+}
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
@@ -37,7 +55,8 @@ def _answer(code: int, status: str, errors: dict[str, object] | None = None):  #
             body["errors"] = errors
         body["request_id"] = g.get("request_id")
         return jsonify(body), code
-    return render_template("error.html", code=code, status=status, errors=errors), code
+    title = PAGE_TITLES.get(code, status)
+    return render_template("error.html", code=code, status=title, errors=errors), code
 
 
 def init_app(app: Flask) -> None:

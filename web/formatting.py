@@ -14,7 +14,7 @@ from flask import Flask
 from flask_babel import format_currency, gettext, ngettext
 from markupsafe import Markup
 
-from services import labels, messages, worklists
+from services import labels, leases, messages, worklists
 
 
 def decimal(value: float | int | Decimal | None, digits: int = 2, fixed: bool = False) -> str:
@@ -46,4 +46,4 @@ def translated(msgid: str, params: dict[str, Any] | None = None) -> Markup:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(decimal=decimal, euros=euros, translated=translated, label=labels.label,
-                               reference=worklists.reference)
+                               reference=worklists.reference, lease_kind=leases.kind_label)

@@ -25,6 +25,8 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
 
 log = logging.getLogger(__name__)
+# The logger of the audit trail's checkpoints: keep its lines (ship them off the database's host).
+AUDIT_LOGGER = "passerelle.audit"
 
 
 class Jobs:
@@ -93,7 +95,11 @@ def init_app(app: Flask) -> Jobs:
     def run_match(run_id: int, attempt: int) -> None:
         _outside_request(_run_match, app, run_id, attempt)
 
+    def snapshot_solve(solve_id: int) -> None:
+        _outside_request(_snapshot_solve, app, solve_id)
+
     jobs.register("run_match", run_match)
+    jobs.register("snapshot_solve", snapshot_solve)
     _register_periodic(app, jobs)
     app.extensions["jobs"] = jobs
     return jobs
@@ -157,7 +163,7 @@ def _register_periodic(app: Flask, jobs: Jobs) -> None:
                 db.close()
 
     def reminders() -> None:
-        from services import worklists
+        from services import followup, worklists
         from web.config import public_url
 
         with app.app_context():
@@ -166,10 +172,26 @@ def _register_periodic(app: Flask, jobs: Jobs) -> None:
                 sent = worklists.send_reminders(db, app.config["STEP_DELAY_DAYS"],
                                                 int(app.config["REMINDER_DAYS_BEFORE"]),
                                                 base_url=public_url())
+                # The follow-up checkpoints after a lease (issue 18), by the same job.
+                sent += followup.send_reminders(db, int(app.config["REMINDER_DAYS_BEFORE"]))
                 db.commit()
                 log.info("%d reminder(s) sent", sent)
             finally:
                 db.close()
+
+    def audit_checkpoint() -> None:
+        from services import audit
+
+        with app.app_context():
+            db = app.extensions["db"].sessionmaker()
+            try:
+                head = audit.checkpoint(db)
+            finally:
+                db.close()
+            if head is not None:
+                # To the application log, outside the database: a writer who deletes the trail's
+                # last rows cannot delete this line (`passerelle audit verify --checkpoints`).
+                logging.getLogger(AUDIT_LOGGER).info(head.line())
 
     # Before the purge (01:40): a quarter is frozen before its rows can be erased.
     jobs.tasks["freeze_quarters"] = jobs.huey.periodic_task(crontab(minute="20", hour="1"),
@@ -185,6 +207,9 @@ def _register_periodic(app: Flask, jobs: Jobs) -> None:
     # The only place stale runs are failed (no page does it): every minute, so a run whose
     # job died frees its departments within a minute of RUN_STALE_SECONDS.
     jobs.tasks["fail_stale_runs"] = jobs.huey.periodic_task(crontab(), name="fail_stale_runs")(stale_runs)
+    # Every ten minutes: only the rows after the last checkpoint could be deleted unseen.
+    jobs.tasks["audit_checkpoint"] = jobs.huey.periodic_task(crontab(minute="*/10"),
+                                                             name="audit_checkpoint")(audit_checkpoint)
 
 
 _init_lock = threading.Lock()
@@ -196,6 +221,30 @@ def _run_match(app: Flask, run_id: int, attempt: int) -> None:
     # An app context (not a request): settings, translations; the session is the job's own.
     with app.app_context():
         runs.execute_run(app.extensions["db"].sessionmaker, run_id, attempt, runs.RunSettings.from_config(app.config))
+
+
+def _snapshot_solve(app: Flask, solve_id: int) -> None:
+    from flask_babel import force_locale
+
+    from services import snapshot_solves
+
+    with app.app_context():
+        snapshot_solves.execute(app.extensions["db"].sessionmaker, solve_id, force_locale)
+
+
+def enqueue_snapshot_solve(app: Flask, session: Any, solve: Any) -> None:
+    """Queue a committee solve after the commit; if the queue refuses it, the solve fails (503)."""
+    from services import snapshot_solves
+
+    app = getattr(app, "_get_current_object", lambda: app)()
+    solve_id = solve.id
+
+    def give_up() -> None:
+        with app.extensions["db"].sessionmaker() as db:
+            snapshot_solves.fail(db, solve_id, "not_queued")
+            db.commit()
+
+    get_jobs(app).enqueue_after_commit(session, snapshot_solves.JOB_NAME, solve_id, on_failure=give_up)
 
 
 def _outside_request(func: Callable[..., Any], *args: Any) -> None:

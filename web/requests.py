@@ -67,7 +67,8 @@ def _reject_malformed() -> None:
     elif request.mimetype == "multipart/form-data":  # files' contents are the importer's business
         fields = [*request.form.items(multi=True)]
         names = [f.filename or "" for f in request.files.values()]
-        if any("\x00" in k or "\x00" in v for k, v in fields) or any("\x00" in n for n in names):
+        # A part werkzeug could not decode comes back as None: nothing to scan in it.
+        if any("\x00" in (k or "") or "\x00" in (v or "") for k, v in fields) or any("\x00" in n for n in names):
             abort(400)
     elif request.is_json:
         _check_json(request.get_data(cache=True))

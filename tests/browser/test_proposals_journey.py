@@ -94,6 +94,8 @@ def test_referent_then_landlord(live_server, browser, released):  # type: ignore
     order = landlord.get_by_role("region", name=re.compile("ordre de la commission")).inner_text()
     assert order.index(released["mine_ref"]) < order.index(released["other_ref"]) and "rang 1" in order
     check_accessibility(landlord)
+    # The dates start at today; the kind of lease is the landlord's to say.
+    landlord.get_by_label("Type de bail").select_option("direct")
     landlord.get_by_role("button", name="Le bail est signé").click()
     assert "le logement est attribué" in landlord.get_by_role("status").first.inner_text()
     assert "Bail signé" in landlord.get_by_role("region", name="Historique").inner_text()

@@ -155,5 +155,5 @@ def test_start_watch_review_drop_release(queued_server, page, slow_solver):
 
     # The territory's rules, the defaults of the next runs.
     page.get_by_role("link", name="Règles du calcul de votre territoire").click()
-    assert page.get_by_label("Taux d'effort maximal (%)").input_value() == "30.0"
+    assert page.get_by_label("Taux d'effort maximal (%)").input_value() == "30"
     check_accessibility(page)

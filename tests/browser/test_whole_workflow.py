@@ -180,6 +180,8 @@ def test_published_to_allocated(workflow_server, browser):  # type: ignore[no-un
         expect(landlord.get_by_role("status").first).to_contain_text("le ménage est retenu")
         assert "La commission d'attribution retient le ménage" in timeline_text(landlord)
         check_accessibility(landlord)
+        # The dates start at today; the kind of lease is the landlord's to say.
+        landlord.get_by_label("Type de bail").select_option("direct")
         landlord.get_by_role("button", name="Le bail est signé").click()
         expect(landlord.get_by_role("status").first).to_contain_text("le logement est attribué")
         history = timeline_text(landlord)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from flask import Flask, url_for
 from flask.testing import FlaskClient
 
-from models import Proposal
+from models import Checkpoint, Proposal, Referral, UnitPhoto
 from tests import factories
 from tests.conftest import AuthActions
 from web import access
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 PLAYERS = ("anonymous", "landlord", "landlord_b", "association", "association_b", "coordinator", "committee",
-           "admin")
+           "admin", "referrer")
 # URL arguments that do not name a record: with them a GET of an allowed role must succeed.
 NEUTRAL_ARGS = {"filename": "css/app.css", "kind": "csv"}
 # Valid bodies, so that an API call by another organisation is refused for the record, not the body.
@@ -121,6 +123,14 @@ def two_sides(db):  # type: ignore[no-untyped-def]
                                            consent_recorded_on=None)
     proposed = factories.create_household(db, association=association_a)
     proposal = factories.create_proposal(db, unit=unit, household=proposed)
+    # Landlord A's referral to association A, and a follow-up checkpoint of A's rehousing.
+    referral = Referral(landlord_id=landlord_a.id, association_id=association_a.id, landlord_reference="BAIL-1",
+                        department="59", adults=1, consent_on=dt.date(2026, 11, 2))
+    checkpoint = Checkpoint(proposal_id=proposal.id, household_id=proposed.id, association_id=association_a.id,
+                            months=3, lease_on=dt.date(2026, 11, 2), due_on=dt.date(2027, 2, 2))
+    # A photo of the proposed unit: its landlord's, and the association's whose household it is proposed to.
+    photo = UnitPhoto(unit_id=unit.id, caption="Séjour", content=b"\xff\xd8\xff\xd9", width=1, height=1)
+    db.add_all([referral, checkpoint, photo])
     users = {
         "landlord": factories.create_user(db, role="landlord", organisation=landlord_a),
         "landlord_b": factories.create_user(db, role="landlord", organisation=landlord_b),
@@ -128,7 +138,8 @@ def two_sides(db):  # type: ignore[no-untyped-def]
         "association_b": factories.create_user(db, role="association", organisation=association_b),
     }
     db.commit()
-    return {"unit": draft_unit, "household": household, "proposal": proposal, "users": users}
+    return {"unit": draft_unit, "household": household, "proposal": proposal, "referral": referral,
+            "checkpoint": checkpoint, "photo": photo, "users": users}
 
 
 def _record_for(endpoint: str, rule: str, sides: dict) -> tuple[str, str] | None:  # type: ignore[type-arg]
@@ -137,7 +148,17 @@ def _record_for(endpoint: str, rule: str, sides: dict) -> tuple[str, str] | None
         return "unit_id", sides["unit"].public_id
     if "proposal_id" in rule and "run_id" not in rule:
         return "proposal_id", sides["proposal"].public_id
+    if "referral_id" in rule:
+        return "referral_id", sides["referral"].public_id
+    if "photo_id" in rule:
+        return "photo_id", sides["photo"].public_id
+    if "checkpoint_id" in rule:
+        return "checkpoint_id", sides["checkpoint"].public_id
     if "public_id" in rule:
+        if "orientations" in rule:
+            return "public_id", sides["referral"].public_id
+        if "suivi" in rule:
+            return "public_id", sides["checkpoint"].public_id
         if "propositions" in rule or endpoint.startswith("proposals."):
             return "public_id", sides["proposal"].public_id
         return "public_id", sides["household"].public_id

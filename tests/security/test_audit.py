@@ -31,14 +31,15 @@ def test_verify_says_intact_then_names_an_edited_row(cli_db):
     ids = _write_events(cli_db, 6)
     r = CliRunner().invoke(main, ["audit", "verify"])
     assert r.exit_code == 0, r.output
-    assert r.output.strip() == "intact"
+    assert r.stdout.startswith(f"Journal d'audit intact : {len(ids)} ligne(s)")
     # Someone rewrites history: who read that household.
     victim = ids[3]
     with cli_db.begin() as conn:
         conn.execute(sa.update(AuditEvent).where(AuditEvent.id == victim).values(object_id="H-other"))
     r = CliRunner().invoke(main, ["audit", "verify"])
     assert r.exit_code == 1
-    assert f"broken row ids: {victim}" in r.stdout
+    assert f"ROMPU à partir du n° {victim}" in r.stderr
+    assert r.stdout.startswith(f"n° {victim} : cette ligne ne découle pas de la précédente")
 
 
 def test_verify_detects_a_deleted_row(cli_db):
@@ -47,19 +48,20 @@ def test_verify_detects_a_deleted_row(cli_db):
         conn.execute(sa.delete(AuditEvent).where(AuditEvent.id == ids[2]))
     r = CliRunner().invoke(main, ["audit", "verify"])
     assert r.exit_code == 1
-    assert r.stdout.strip() == f"broken row ids: {ids[3]}"
+    assert r.stdout.startswith(f"n° {ids[3]} : ")
 
 
 def test_verify_detects_a_recomputed_row_hash(cli_db):
-    """Recomputing an edited row's own hash is not enough: the next row no longer follows."""
+    """Recomputing an edited row's own seal, even with the key, is not enough: the next row no
+    longer follows."""
     ids = _write_events(cli_db, 4)
     with so.Session(cli_db) as session:
         event = session.get(AuditEvent, ids[1])
         event.outcome = "failure"
-        event.hash = audit._digest(event.prev_hash, event)
+        event.hash = audit._digest(event.prev_hash, event, audit._sealing_key()[1])
         session.commit()
     r = CliRunner().invoke(main, ["audit", "verify"])
-    assert r.exit_code == 1 and r.stdout.strip() == f"broken row ids: {ids[2]}"
+    assert r.exit_code == 1 and r.stdout.startswith(f"n° {ids[2]} : ")
 
 
 def test_events_hold_no_personal_data(db):
@@ -75,8 +77,9 @@ def test_events_hold_no_personal_data(db):
     text = " ".join(str(v) for v in row.values())
     assert "CANARY" not in text and user.email not in text
     assert row["object_id"] == household.public_id and row["actor_role"] == "association"
-    assert set(row) == {"id", "at", "actor_id", "actor_role", "organisation_id", "action", "object_type",
-                        "object_id", "request_id", "outcome", "prev_hash", "hash"}
+    assert set(row) == {"id", "at", "actor_id", "actor_ref", "actor_role", "organisation_id", "organisation_ref",
+                        "action", "object_type", "object_id", "request_id", "outcome", "key_id", "prev_hash",
+                        "hash"}
 
 
 def test_each_event_names_its_request(client, db, login_as):

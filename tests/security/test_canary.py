@@ -26,7 +26,9 @@ import pytest
 import sqlalchemy as sa
 from flask import url_for
 
-from models import RehousingRequest
+from models import Decision, Lease, Referral, RehousingRequest
+from services import followup, proposal_messages
+from services.errors import ValidationError
 from tests import factories
 from tests.conftest import AuthActions
 from tests.querycount import count_queries
@@ -77,6 +79,21 @@ def world(db):  # type: ignore[no-untyped-def]
     # A rehousing request for her: the landlords of the department read it (the allow-list).
     db.add(RehousingRequest(association_id=association.id, household_id=household.id, departments=["59"],
                             message="Deux enfants, rez-de-chaussée souhaité."))
+    # A third one of hers was leased: the landlord reads its lease record (dates and kind).
+    leased_household = factories.create_household(db, association=association, reference="CANARY-REF-third",
+                                                  notes=NOTES, exclusion_zones=[POINT], preferred_points=[SCHOOL])
+    leased = factories.create_proposal(db, unit=factories.create_unit(db, landlord=landlord),
+                                       household=leased_household, status="leased", commission_rank=1)
+    for step in ("household", "commission", "lease"):
+        db.add(Decision(proposal_id=leased.id, step=step, outcome="accept"))
+    db.add(Lease(proposal_id=leased.id, kind="sliding", signed_on=date.today(), move_in_on=date.today()))
+    # She came to the association by the landlord's own referral (its staff spotted her): the
+    # landlord reads the referral's status, never the file it became; her follow-up is scheduled.
+    db.add(Referral(landlord_id=landlord.id, association_id=association.id, landlord_reference="BAIL-canary",
+                    department="59", adults=1, children=2, consent_on=date.today(), status="accepted",
+                    household_id=leased_household.id))
+    db.flush()
+    checkpoints = followup.schedule(db, leased)
     users = {
         "referent": factories.create_user(db, role="association", organisation=association),
         "landlord": factories.create_user(db, role="landlord", organisation=landlord),
@@ -85,8 +102,16 @@ def world(db):  # type: ignore[no-untyped-def]
         "coordinator": factories.create_user(db, role="coordinator"),
         "admin": factories.create_user(db, role="admin"),
     }
+    # The referent and the landlord talk on both proposals; what would locate her is refused.
+    for p in (proposal, leased):
+        proposal_messages.post(db, users["referent"], p.public_id, "Elle peut visiter mardi.")
+        proposal_messages.post(db, users["landlord"], p.public_id, "Mardi convient.")
+        with pytest.raises(ValidationError):
+            proposal_messages.post(db, users["referent"], p.public_id, NOTES)
     db.commit()
-    return {"proposal": proposal, "household": household, "other": other, "users": users}
+    referral = db.scalar(sa.select(Referral).where(Referral.household_id == leased_household.id))
+    return {"proposal": proposal, "household": household, "other": other, "leased": leased, "users": users,
+            "referral": referral, "checkpoint": checkpoints[0]}
 
 
 def _text_of(response) -> str:  # type: ignore[no-untyped-def]
@@ -153,7 +178,9 @@ def _crawl(app, client, role: str, canaries: tuple[str, ...] = CANARIES,  # type
         response = client.get(path)
         seen[path] = response.status_code
         if response.status_code in (301, 302, 303):
-            queue.append(urlsplit(response.headers["Location"]).path)
+            # With its query: a page may send on to itself with what it computed (?calcul=).
+            target = urlsplit(response.headers["Location"])
+            queue.append(target.path + (f"?{target.query}" if target.query else ""))
             continue
         text = _text_of(response)
         response.close()
@@ -194,7 +221,8 @@ def _login(app, db, user):  # type: ignore[no-untyped-def]
 
 
 def _probe_ids(world) -> list[str]:  # type: ignore[no-untyped-def]
-    return [world["household"].public_id, world["other"].public_id, world["proposal"].public_id]
+    return [world["household"].public_id, world["other"].public_id, world["proposal"].public_id,
+            world["leased"].public_id, world["referral"].public_id, world["checkpoint"].public_id]
 
 
 def test_the_canaries_are_visible_to_their_own_referent(app, db, world):
@@ -205,6 +233,9 @@ def test_the_canaries_are_visible_to_their_own_referent(app, db, world):
     assert visited[household] == 200 and visited[household + "/export"] == 200
     everything = {c for cs in found.values() for c in cs}
     assert {"CANARY", "48.123456", "2.654321", "rue des Lilas"} <= everything, found
+    # Her follow-up and the referral she came by are hers to read, with her file's reference.
+    assert "CANARY" in found[f"/association/suivi/{world['checkpoint'].public_id}"]
+    assert "CANARY" in found[f"/association/orientations/{world['referral'].public_id}"]
     # The download of everything stored about her is read too (the crawl reads every format).
     assert "rue des Lilas" in found[household + "/export"]
 
@@ -213,11 +244,12 @@ def test_the_canaries_are_visible_to_their_own_referent(app, db, world):
 # notifications, her API lists, her downloads; otherwise "nothing leaked" proves little.
 COVERAGE = {
     "landlord": ("/bailleur/notifications", "/bailleur/propositions/P-", "/api/v1/proposals", "/api/v1/units",
-                 "/api/v1/requests",
+                 "/api/v1/requests", "/bailleur/orientations/R-", "/api/v1/referrals",
                  "/api/v1/proposals/P-", "/bailleur/logements/modele.csv", "/bailleur/logements/modele.xlsx"),
     "other_association": ("/association/notifications", "/association/propositions", "/api/v1/households",
                           "/api/v1/proposals"),
     "committee": ("/comite/rapport.csv", "/comite/rapport.xlsx", "/comite/rapport.pdf", "/comite/besoins",
+                  "/comite/besoins?departments=59,62&calcul=",
                   "/comite/graphiques/", "/api/v1/stats?"),
     "coordinator": ("/coordination/rapprochements/R-", "/api/v1/households", "/api/v1/units",
                     "/api/v1/match-runs/R-", "/api/v1/stats?"),
@@ -252,8 +284,18 @@ def test_no_canary_reaches_other_people(app, db, connection, world, watcher):
     missed = [p for p in COVERAGE[watcher] if not any(v.startswith(p) and s == 200 for v, s in visited.items())]
     assert not missed, f"the {watcher}'s crawl never got these with success: {missed}\n{sorted(visited)}"
     if watcher == "landlord":
-        # She really saw the household's allow-listed profile, through her proposals.
+        # She really saw the household's allow-listed profile, through her proposals; and the
+        # messages and the lease record, on the pages and through the API.
         assert any(world["proposal"].public_id in v for v in visited), visited
+        for p in (world["proposal"], world["leased"]):
+            for path in (f"/bailleur/propositions/{p.public_id}/messages",
+                         f"/api/v1/proposals/{p.public_id}/messages", f"/bailleur/propositions/{p.public_id}"):
+                assert visited.get(path) == 200, (path, sorted(visited))
+    if watcher == "other_association":
+        # The thread is the two organisations' only: asked for directly, it does not exist.
+        asked = {v: s for v, s in visited.items() if v.endswith("/messages")}
+        assert f"/association/propositions/{world['proposal'].public_id}/messages" in asked, visited
+        assert set(asked.values()) == {404}, asked
     if watcher == "other_association":
         # She asked for the canary's pages and download by their ids, and got what a missing record gets.
         asked = {v: s for v, s in visited.items() if world["household"].public_id in v}

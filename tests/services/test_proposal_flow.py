@@ -86,7 +86,7 @@ OTHER_STATUSES = {
     ("services/runs.py", "run"),  # a match run's
     ("services/stats.py", "cell"),
     ("services/stats.py", "table.cell(victim)"),
-    ("services/whatif.py", "under"),
+    ("services/whatif.py", "under_cell"),
 }
 # setattr with a computed name on a unit: the names come from services.units.FIELDS (checked below).
 COMPUTED_SETATTR = {("services/units.py", "unit")}

@@ -501,7 +501,7 @@ def test_xlsx_bad_row_is_reported_with_its_line(db, landlord):
     ("entete.csv", b"reference;commune;pieces;loyer;disponible_le\n",
      "Le fichier ne contient aucune ligne après l'en-tête."),
     ("ancien.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100,
-     "Les anciens fichiers Excel (.xls) ne sont pas lus : enregistrez-le en XLSX ou en CSV."),
+     "Ce fichier XLS est illisible."),
     ("casse.xlsx", b"PK\x03\x04 not really a zip", "Ce fichier XLSX est illisible."),
 ])
 def test_unreadable_files_are_refused(db, landlord, name, data, message):

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 import matching
-from models import AuditEvent, MatchRun, Proposal, crypto
+from models import MatchRun, Proposal, crypto
 from services import runs, stats, whatif
 from tests import factories
 from tests.conftest import DATA_KEY
@@ -54,7 +54,7 @@ def row(table, key):
 
 
 def test_what_if_matches_a_direct_solve_of_the_same_policy(db, market):
-    result = whatif.what_if(db, ["59"], {"max_effort_rate": 0.35}, actor=market["committee"], as_of=AS_OF)
+    result = whatif.what_if(db, ["59"], {"max_effort_rate": 0.35}, as_of=AS_OF)
     assert row(result.table, "all") == ["13", "6", "8", "entre +1 et +4"]
     # The same instance solved directly with the same policy.
     built = whatif.snapshot(db, ["59"], {**runs.DEFAULT_POLICY, "max_effort_rate": 0.35}, AS_OF)
@@ -80,28 +80,25 @@ def test_what_if_gives_the_numbers_of_a_real_run(db, connection, market, monkeyp
     stored = db.get(MatchRun, run.id)
     rank1 = db.scalar(sa.select(sa.func.count()).select_from(Proposal)
                       .where(Proposal.run_id == run.id, Proposal.rank == 1))
-    result = whatif.what_if(db, ["59"], {"max_effort_rate": 0.35}, actor=market["committee"], as_of=AS_OF)
+    result = whatif.what_if(db, ["59"], {"max_effort_rate": 0.35}, as_of=AS_OF)
     assert result.table.row_by_key("all").cells[2].value == stored.stats["matched"] == rank1 == 8
 
 
-def test_what_if_writes_nothing_but_an_audit_event(db, market):
+def test_what_if_writes_nothing(db, market):
     runs_before = db.scalar(sa.select(sa.func.count()).select_from(MatchRun))
-    whatif.what_if(db, ["59"], {"horizon_days": 30, "candidates_per_unit": 2}, actor=market["committee"],
-                   as_of=AS_OF)
+    whatif.what_if(db, ["59"], {"horizon_days": 30, "candidates_per_unit": 2}, as_of=AS_OF)
     assert db.scalar(sa.select(sa.func.count()).select_from(MatchRun)) == runs_before
     assert db.scalar(sa.select(sa.func.count()).select_from(Proposal)) == 0
-    db.commit()  # as a view would: the caller's commit writes the audit trail
-    event = db.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc())).first()
-    assert (event.action, event.object_id) == ("committee.whatif", "59")
+    assert not db.new and not db.dirty  # nothing for the caller's commit either
 
 
 def test_what_if_refuses_other_policy_keys_and_bad_values(db, market):
     from services.errors import ValidationError
 
     with pytest.raises(ValidationError):
-        whatif.what_if(db, ["59"], {"occupancy": {}}, actor=market["committee"], as_of=AS_OF)
+        whatif.what_if(db, ["59"], {"occupancy": {}}, as_of=AS_OF)
     with pytest.raises(ValidationError):
-        whatif.what_if(db, ["59"], {"candidates_per_unit": 0}, actor=market["committee"], as_of=AS_OF)
+        whatif.what_if(db, ["59"], {"candidates_per_unit": 0}, as_of=AS_OF)
 
 
 def test_unmet_needs_say_what_blocks_households_and_units(db, market):

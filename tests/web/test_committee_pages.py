@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from models import AuditEvent, FollowUpAction, ReviewNote, crypto
+from models import AuditEvent, FollowUpAction, ReviewNote, SnapshotSolve, crypto
 from tests import factories
 from tests.conftest import DATA_KEY
 from tests.services.test_stats import build_quarter_world
@@ -129,15 +129,19 @@ def test_empty_note_is_refused(client, db, member):
 def test_needs_and_simulation_pages(client, db, member):
     build_quarter_world(db)
     db.commit()
-    html = client.get("/comite/besoins?departments=59,62").get_data(as_text=True)
+    # The solve runs in a worker (here at once, after the commit): the page follows it.
+    html = client.get("/comite/besoins?departments=59,62", follow_redirects=True).get_data(as_text=True)
     assert "Ménages sans proposition, par taille et règle bloquante" in html
+    assert "Calculé le" in html
     assert not [t for _s, t in count_cells(html) if t in SMALL]
     form = client.get("/comite/simulation?departments=59,62").get_data(as_text=True)
-    assert 'value="30.0"' in form
+    assert 'value="30"' in form
     response = client.post("/comite/simulation", data={"departments": "59,62", "max_effort_rate": "35",
-                                                       "horizon_days": "90", "candidates_per_unit": "3"})
+                                                       "horizon_days": "90", "candidates_per_unit": "3"},
+                           follow_redirects=True)
     html = response.get_data(as_text=True)
     assert "Effet de la politique simulée" in html
+    assert 'value="35"' in html  # the form shows the policy this answer simulated
     assert not [t for _s, t in count_cells(html) if t in SMALL]
     assert db.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
                      .where(AuditEvent.action == "committee.whatif")) == 1
@@ -146,8 +150,60 @@ def test_needs_and_simulation_pages(client, db, member):
     assert "Entre 5 et 60 %." in bad.get_data(as_text=True)
 
 
+def test_the_same_question_is_solved_once_and_recomputed_on_demand(client, db, member):
+    build_quarter_world(db)
+    db.commit()
+    first = client.get("/comite/besoins?departments=59,62")
+    assert first.status_code == 303 and "calcul=" in first.headers["Location"]
+    again = client.get("/comite/besoins?departments=59,62")
+    assert again.status_code == 200 and "Calculé le" in again.get_data(as_text=True)
+    assert db.scalar(sa.select(sa.func.count()).select_from(SnapshotSolve)) == 1
+    recompute = client.post("/comite/besoins", data={"departments": "59,62"})
+    assert recompute.status_code == 303
+    assert db.scalar(sa.select(sa.func.count()).select_from(SnapshotSolve)) == 2
+    assert db.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                     .where(AuditEvent.action == "committee.needs")) == 3
+
+
+def test_a_solve_of_other_departments_answers_404(client, db, member):
+    other = SnapshotSolve(kind="needs", key="x" * 64, departments="13", params={}, locale="fr", status="queued")
+    db.add(other)
+    db.commit()
+    assert client.get(f"/comite/besoins?calcul={other.id}").status_code == 404
+    assert client.get(f"/comite/calculs/{other.id}/etat").status_code == 404
+    assert client.get(f"/comite/simulation?calcul={other.id}").status_code == 404
+
+
+def test_a_waiting_solve_is_polled_and_the_page_reloads_when_it_is_done(client, db, member):
+    solve = SnapshotSolve(kind="needs", key="y" * 64, departments="59,62", params={}, locale="fr", status="running")
+    db.add(solve)
+    db.commit()
+    page = client.get(f"/comite/besoins?calcul={solve.id}").get_data(as_text=True)
+    assert "Calcul en cours" in page and f"/comite/calculs/{solve.id}/etat" in page
+    poll = client.get(f"/comite/calculs/{solve.id}/etat", headers={"HX-Request": "true"})
+    assert "HX-Refresh" not in poll.headers
+    solve.status, solve.result = "failed", None
+    db.commit()
+    poll = client.get(f"/comite/calculs/{solve.id}/etat", headers={"HX-Request": "true"})
+    assert poll.headers.get("HX-Refresh") == "true"
+    assert "Le calcul n'a pas abouti" in poll.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("role", ["landlord", "association", "coordinator"])
 def test_other_roles_do_not_see_committee_pages(client, login_as, role):
     login_as(role)
     for path in ("/comite/", "/comite/rapport.pdf", "/comite/besoins", "/comite/graphiques/flow.svg"):
         assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("app_config", [{"JOBS_IMMEDIATE": False}])
+def test_the_page_never_solves_in_the_request(client, db, member, app_config, monkeypatch):
+    from services import whatif
+
+    build_quarter_world(db)
+    db.commit()
+    monkeypatch.setattr(whatif, "unmet_needs", lambda *a, **k: pytest.fail("solved in the web request"))
+    page = client.get("/comite/besoins?departments=59,62", follow_redirects=True).get_data(as_text=True)
+    assert "Calcul en attente" in page
+    solve = db.scalars(sa.select(SnapshotSolve)).one()
+    assert solve.status == "queued"

@@ -137,12 +137,19 @@ def test_commission_then_lease_through_the_pages(client, login_as, auth, case, d
     r = client.post(f"/bailleur/propositions/{pid}/retenir", data={f"{pid}-accept-rank": "1"},
                     follow_redirects=True)
     assert "déjà changé d&#39;état" in text(r)
-    r = client.post(f"/bailleur/propositions/{pid}/bail")
+    r = client.post(f"/bailleur/propositions/{pid}/bail", data=lease_form(pid))
     assert r.status_code == 303
     db.expire_all()
     assert case.proposal.status == "leased"
     assert (case.unit.status, case.household.status) == ("allocated", "housed")
     assert case.rival.status == "cancelled"
+
+
+def lease_form(pid, kind="direct", signed=None, move_in=None):  # type: ignore[no-untyped-def]
+    """The lease form of candidate `pid` as the landlord fills it (today by default)."""
+    today = dt.date.today().isoformat()
+    return {f"{pid}-lease-signed_on": signed or today, f"{pid}-lease-move_in_on": move_in or today,
+            f"{pid}-lease-kind": kind}
 
 
 def accepted(db, case, proposal):
@@ -199,7 +206,7 @@ def test_the_commission_ranks_candidates_and_the_lease_goes_down_the_order(clien
     assert db.scalar(sa.select(sa.func.count()).select_from(Notification).where(
         Notification.organisation_id == case.rival.household.association_id,
         Notification.msgid.contains("le bail lui est"))) == 1
-    assert client.post(f"/bailleur/propositions/{rid}/bail").status_code == 303
+    assert client.post(f"/bailleur/propositions/{rid}/bail", data=lease_form(rid)).status_code == 303
     db.expire_all()
     assert (case.rival.status, third.status, case.unit.status) == ("leased", "cancelled", "allocated")
 
@@ -263,3 +270,30 @@ def test_notifications_page_lists_and_marks_read(client, login_as, auth, case, d
     db.expire_all()
     assert db.scalar(sa.select(Notification.read_at).where(
         Notification.organisation_id == case.landlord.id)) is not None
+
+
+def test_the_lease_form_asks_for_dates_and_kind_and_the_referent_reads_them(client, login_as, case, db, auth):
+    accepted(db, case, case.proposal)
+    login_as(case.lu)
+    pid = case.proposal.public_id
+    assert client.post(f"/bailleur/propositions/{pid}/retenir", data={f"{pid}-accept-rank": "1"}).status_code == 303
+    page = text(client.get(f"/bailleur/propositions/{pid}"))
+    assert "Type de bail" in page and "Date d'entrée dans les lieux" in page
+    # No kind, and a move-in before the signature: both said next to their fields, nothing recorded.
+    today = dt.date.today()
+    r = client.post(f"/bailleur/propositions/{pid}/bail", data=lease_form(pid, kind=""))
+    assert r.status_code == 422 and "Indiquez le type de bail." in text(r)
+    r = client.post(f"/bailleur/propositions/{pid}/bail",
+                    data=lease_form(pid, move_in=(today - dt.timedelta(days=1)).isoformat()))
+    assert r.status_code == 422 and "ne peut précéder la signature" in text(r) and 'aria-invalid="true"' in text(r)
+    db.expire_all()
+    assert case.proposal.status == "commission_accepted"
+    move_in = today + dt.timedelta(days=10)
+    r = client.post(f"/bailleur/propositions/{pid}/bail", data=lease_form(pid, kind="sliding",
+                                                                          move_in=move_in.isoformat()))
+    assert r.status_code == 303
+    assert "Bail glissant" in text(client.get(f"/bailleur/propositions/{pid}"))
+    auth.logout()
+    login_as(case.au)
+    body = text(client.get(f"/association/propositions/{pid}"))
+    assert "Bail glissant (par une association)" in body and move_in.strftime("%d/%m/%Y") in body

@@ -235,7 +235,7 @@ def test_import_with_a_bad_line_stores_nothing_and_names_it(client, db, landlord
 
 def test_import_without_a_file(client, landlord):
     r = client.post("/bailleur/logements/importer", data={}, content_type="multipart/form-data")
-    assert r.status_code == 422 and "Choisissez un fichier CSV ou XLSX." in text(r)
+    assert r.status_code == 422 and "Choisissez un fichier CSV, XLSX, XLS ou ODS." in text(r)
     r = upload(client, b"")
     assert r.status_code == 422 and "Le fichier est vide." in text(r)
 
@@ -331,3 +331,78 @@ def test_the_import_notes_are_read_in_the_landlords_language(client, db, landlor
     assert "One line per unit" in page and "Une ligne par logement" not in page
     help_sheet = load_workbook(io.BytesIO(client.get("/bailleur/logements/modele.xlsx").data)).worksheets[1]
     assert any("One line per unit" in str(c.value) for row in help_sheet.iter_rows() for c in row)
+
+
+# -- export, and an update by reference sent back ---------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx", "ods"])
+def test_the_template_and_the_export_download_in_each_format(client, db, landlord, kind):
+    from services import imports, units
+
+    factories.create_unit(db, landlord.organisation, reference="MINE-1")
+    factories.create_unit(db, reference="THEIRS-1")
+    db.commit()
+    template = client.get(f"/bailleur/logements/modele.{kind}")
+    assert template.status_code == 200 and f"modele-logements.{kind}" in template.headers["Content-Disposition"]
+    export = client.get(f"/bailleur/logements/export.{kind}")
+    assert export.status_code == 200 and f"mes-logements.{kind}" in export.headers["Content-Disposition"]
+    table = imports.read_table(f"x.{kind}", export.data, units.IMPORT_COLUMNS)
+    assert [r.cells["reference"] for r in table.rows] == ["MINE-1"]
+
+
+def test_an_export_edited_and_sent_back_updates_by_reference(client, db, landlord):
+    from openpyxl import load_workbook
+
+    unit = factories.create_unit(db, landlord.organisation, reference="MINE-1", rent=Decimal("400.00"))
+    db.commit()
+    workbook = load_workbook(io.BytesIO(client.get("/bailleur/logements/export.xlsx").data))
+    sheet = workbook.worksheets[0]
+    rent_column = [c.value for c in sheet[1]].index("loyer") + 1
+    sheet.cell(2, rent_column).value = 455.5
+    out = io.BytesIO()
+    workbook.save(out)
+    r = client.post("/bailleur/logements/importer", data={"mode": "update", "file": (io.BytesIO(out.getvalue()),
+                                                                                     "mes-logements.xlsx")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 200
+    assert "1 logement a été modifié." in text(r)
+    db.expire_all()
+    assert unit.rent == Decimal("455.50")
+
+
+def test_an_update_with_an_unknown_reference_changes_nothing_and_says_where(client, db, landlord):
+    unit = factories.create_unit(db, landlord.organisation, reference="MINE-1", rent=Decimal("400.00"))
+    db.commit()
+    data = b"reference;loyer\nMINE-1;500\nNOPE-9;400\n"
+    r = client.post("/bailleur/logements/importer", data={"mode": "update", "file": (io.BytesIO(data), "maj.csv")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 422
+    page = text(r)
+    assert "Aucun de vos logements n'a la référence NOPE-9." in page
+    assert "aucun logement n'a été enregistré" in page
+    db.expire_all()
+    assert unit.rent == Decimal("400.00")
+
+
+def test_the_api_updates_by_reference_all_or_nothing(app, db, landlord):
+    user = landlord
+    unit = factories.create_unit(db, landlord.organisation, reference="MINE-1", rent=Decimal("400.00"))
+    token = factories.create_token(db, user)
+    db.commit()
+    api = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def send(body: bytes):  # type: ignore[no-untyped-def]
+        return api.post("/api/v1/units/import/update", headers=headers, content_type="multipart/form-data",
+                        data={"file": (io.BytesIO(body), "maj.csv")})
+
+    bad = send(b"reference;loyer\nMINE-1;500\nNOPE-9;400\n")
+    assert bad.status_code == 422
+    assert bad.json["errors"]["rows"] == [
+        {"line": 3, "column": "reference", "message": "Aucun de vos logements n'a la référence NOPE-9."}]
+    good = send(b"reference;loyer\nMINE-1;500\n")
+    assert good.status_code == 200
+    assert good.json == {"updated": 1, "unchanged": 0, "units": [{"id": unit.public_id, "reference": "MINE-1"}]}
+    db.expire_all()
+    assert unit.rent == Decimal("500.00")

@@ -16,6 +16,7 @@ ROLE_LABELS = {
     "coordinator": _l("Coordination"),
     "committee": _l("Comité de suivi"),
     "admin": _l("Administration"),
+    "referrer": _l("Personnel de proximité d'un bailleur (orientations seulement)"),
 }
 OUTCOME_LABELS = {"success": _l("Réussite"), "failure": _l("Échec"), "denied": _l("Refus")}
 

@@ -22,7 +22,7 @@ def docs():  # type: ignore[no-untyped-def]
 
 def init_app(app: Flask) -> None:
     """Register the API and its blueprints."""
-    from web.api import auth, households, me, offers, proposals, runs, stats, units
+    from web.api import auth, followup, households, me, offers, proposals, runs, stats, units
     from web.api.openapi import OperationConventions
 
     app.config.setdefault("API_SPEC_OPTIONS", {})
@@ -45,7 +45,8 @@ def init_app(app: Flask) -> None:
         }
     )
     api.init_app(app, spec_kwargs={"extra_plugins": [OperationConventions()]})
-    for blp in (me.blp, units.blp, runs.blp, households.blp, proposals.blp, stats.blp, offers.blp):
+    for blp in (me.blp, units.blp, runs.blp, households.blp, proposals.blp, stats.blp, offers.blp,
+                followup.blp):
         register(blp)
     app.register_blueprint(docs_bp)
     auth.init_app(app)

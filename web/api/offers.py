@@ -15,12 +15,24 @@ from marshmallow import ValidationError as SchemaError
 
 from models import Proposal, User
 from services import offers as svc
+from services import photos
 from services.errors import ValidationError
 from web.api.auth import api_user, requires
+from web.api.proposals import AssociationProposalSchema, LandlordProposalSchema
 from web.api.proposals import view as proposal_view
 from web.db import get_session
+from web.photos import image
 
 blp = Blueprint("offers", __name__, description="The offer board, rehousing requests and direct matches")
+
+
+class OfferPhotoSchema(Schema):
+    id = fields.String()
+    caption = fields.String(metadata={"description": "What the photo shows (its text alternative)"})
+    width = fields.Integer()
+    height = fields.Integer()
+    url = fields.Function(lambda p: f"/api/v1/photos/{p['id']}",
+                          metadata={"description": "The JPEG, re-encoded without metadata"})
 
 
 class OfferSchema(Schema):
@@ -43,6 +55,7 @@ class OfferSchema(Schema):
     available_from = fields.Date()
     compatible = fields.Boolean(allow_none=True, metadata={"description": "With `household` only"})
     reasons = fields.List(fields.String(), metadata={"description": "Rule codes (matching-instance.md)"})
+    photos = fields.List(fields.Nested(OfferPhotoSchema), metadata={"description": "The landlord's photos"})
 
 
 class OfferArgs(Schema):
@@ -145,9 +158,19 @@ def offers(args: dict[str, Any]) -> Response:
     return jsonify({"items": [OfferSchema().dump(o.as_dict()) for o in items]})
 
 
+@blp.route("/photos/<photo_id>", methods=["GET"])
+@requires("association", "landlord")
+@blp.doc(responses={"200": {"description": "The photo (JPEG)", "content": {"image/jpeg": {}}}})
+def photo(photo_id: str) -> Response:
+    """A unit's photo: its landlord's, or an association's whose board shows the unit or whose household it
+    is proposed to"""
+    return image(photos.get(get_session(), api_user(), photo_id))
+
+
 @blp.route("/candidacies", methods=["POST"])
 @requires("association")
 @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": CandidacyArgs}}})
+@blp.alt_response(201, schema=AssociationProposalSchema, description="The proposal made (pending)")
 def candidacies() -> tuple[Response, int]:
     """Put one of the association's households forward on a published unit"""
     args, user, db = _body(CandidacyArgs()), api_user(), get_session()
@@ -166,6 +189,7 @@ class Requests(MethodView):
 
     @requires("association")
     @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": RequestArgs}}})
+    @blp.alt_response(201, schema=RequestSchema, description="The rehousing request made")
     def post(self) -> tuple[Response, int]:
         """Post an anonymised rehousing request for one of the association's active households"""
         args, user, db = _body(RequestArgs()), api_user(), get_session()
@@ -176,6 +200,7 @@ class Requests(MethodView):
 @blp.route("/requests/<request_id>/offers", methods=["POST"])
 @requires("landlord")
 @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": RequestOfferArgs}}})
+@blp.alt_response(201, schema=LandlordProposalSchema, description="The proposal made (pending)")
 def request_offers(request_id: str) -> tuple[Response, int]:
     """Offer one of the landlord's units on a request: 201, or 422 "not compatible" (no rule named)"""
     args, user, db = _body(RequestOfferArgs()), api_user(), get_session()
@@ -192,6 +217,7 @@ def request_offers(request_id: str) -> tuple[Response, int]:
 @blp.route("/proposals", methods=["POST"], endpoint="direct")
 @requires("coordinator")
 @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": DirectArgs}}})
+@blp.alt_response(201, description="The proposal made, as the coordinator sees it (see getProposal)")
 def direct() -> tuple[Response, int]:
     """A coordinator's direct match of one unit to one household, with a reason"""
     args, user, db = _body(DirectArgs()), api_user(), get_session()

@@ -18,8 +18,10 @@ from marshmallow import RAISE, Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
 
 from models import Decision, Proposal, User
-from models.runs import DECISION_STEPS, PROPOSAL_STATUSES
-from services import profiles
+from models.leases import LEASE_KINDS
+from models.runs import DECISION_STEPS, PROPOSAL_ORIGINS, PROPOSAL_STATUSES
+from services import leases, profiles
+from services import proposal_messages as messages_svc
 from services import proposals as svc
 from services.errors import ValidationError
 from web.api.auth import api_user, requires
@@ -93,15 +95,34 @@ class RecordRefSchema(Schema):
     reference = fields.String(metadata={"description": "The caller's own reference"})
 
 
+class LeaseSchema(Schema):
+    """The signed lease: its dates and kind (`direct`, `sliding` = bail glissant through an
+    association, `sublet` = sous-location through an association)."""
+
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+    signed_on = fields.Date(required=True, metadata={"description": "Signature date (at most "
+                                                     f"{leases.SIGNED_AHEAD_DAYS} days ahead, at most a year ago)"})
+    move_in_on = fields.Date(required=True, metadata={"description": "Move-in date: on or after the signature, "
+                                                      f"at most {leases.MOVE_IN_AFTER_DAYS} days after it"})
+    kind = fields.String(required=True, validate=validate.OneOf(LEASE_KINDS), metadata={"enum": list(LEASE_KINDS)})
+
+
 class _ProposalBase(Schema):
     id = fields.String()
     status = fields.String(metadata={"enum": [s for s in PROPOSAL_STATUSES
                                               if s not in svc.UNRELEASED_STATUSES]})
+    origin = fields.String(metadata={"enum": list(PROPOSAL_ORIGINS), "description": "How the unit reached her: "
+                                     "a matching run, a candidacy, a rehousing request, a direct match"})
     rank = fields.Integer(metadata={"description": "Rank given by the matching (1 = first choice)"})
     commission_rank = fields.Integer(allow_none=True)
     deadline = fields.Date(allow_none=True, metadata={
         "description": "Last day for the household's answer; silence is a refusal"})
     decisions = fields.List(fields.Nested(ProposalDecisionSchema))
+    lease = fields.Nested(LeaseSchema, allow_none=True, metadata={
+        "description": "The signed lease's dates and kind, once recorded"})
 
 
 class AssociationProposalSchema(_ProposalBase):
@@ -146,6 +167,8 @@ class ProposalDecisionArgs(Schema):
     step = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(DECISION_STEPS),
                          metadata={"description": "household (association, default), commission "
                                                   "(landlord, default) or lease (landlord)"})
+    lease = fields.Nested(LeaseSchema, allow_none=True, load_default=None, metadata={
+        "description": "With step `lease` and `accept`: the lease's dates and kind (as `/lease`)"})
 
 
 def view(proposal: Proposal, user: User, by_step: dict[str, Decision] | None = None) -> dict[str, Any]:
@@ -159,9 +182,9 @@ def view(proposal: Proposal, user: User, by_step: dict[str, Decision] | None = N
         for d in by_step.values()
     ]
     data: dict[str, Any] = {
-        "id": proposal.public_id, "status": proposal.status, "rank": proposal.rank,
+        "id": proposal.public_id, "status": proposal.status, "origin": proposal.origin, "rank": proposal.rank,
         "commission_rank": proposal.commission_rank, "deadline": proposal.deadline,
-        "decisions": decisions,
+        "decisions": decisions, "lease": _lease_of(proposal),
     }
     if user.role == "association":
         data["household"] = {"id": proposal.household.public_id,
@@ -172,6 +195,19 @@ def view(proposal: Proposal, user: User, by_step: dict[str, Decision] | None = N
     data["profile"] = (profiles.landlord_profile(proposal).as_dict()
                        if svc.accepted_by_household(by_step) else None)
     return LandlordProposalSchema().dump(data)  # type: ignore[no-any-return]
+
+
+def _lease_of(proposal: Proposal) -> dict[str, Any] | None:
+    if proposal.status != "leased":
+        return None
+    lease = leases.of(get_session(), proposal)
+    if lease is None:
+        return None
+    return {"signed_on": lease.signed_on, "move_in_on": lease.move_in_on, "kind": lease.kind}
+
+
+def _terms(data: dict[str, Any] | None) -> leases.LeaseTerms | None:
+    return None if data is None else leases.LeaseTerms(**data)
 
 
 def _base_url() -> str:
@@ -218,16 +254,78 @@ def decision(proposal_id: str) -> Response:
     except SchemaError as exc:
         raise ValidationError(exc.messages_dict) from exc
     user, db = api_user(), get_session()
+    args["lease"] = _terms(args.get("lease"))
     proposal = svc.decide(db, user, proposal_id, base_url=_base_url(), **args)
     return jsonify(view(proposal, user))
 
 
 @blp.route("/proposals/<proposal_id>/lease", methods=["POST"])
 @requires("landlord")
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": LeaseSchema}}})
 @blp.response(200, ReleasedProposalSchema)
 def lease(proposal_id: str) -> Response:
-    """Record the lease signature (same as a decision with step `lease` and `accept`)"""
+    """Record the lease signature with its dates and kind (a decision with step `lease` and `accept`)"""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError(_l("Un objet JSON est attendu."), field="_schema")
+    try:
+        terms = LeaseSchema().load(body)
+    except SchemaError as exc:
+        raise ValidationError(exc.messages_dict) from exc
     user, db = api_user(), get_session()
     proposal = svc.decide(db, user, proposal_id, decision="accept", step="lease",
-                          base_url=_base_url())
+                          base_url=_base_url(), lease=_terms(terms))
     return jsonify(view(proposal, user))
+
+
+class ProposalMessageSchema(Schema):
+    """A message on a proposal: which side wrote it (never the author's name), when, what."""
+
+    class Meta:
+        ordered = True
+
+    side = fields.String(metadata={"enum": list(messages_svc.SIDES),
+                                   "description": "Who wrote it: the household's association or the landlord"})
+    mine = fields.Boolean(metadata={"description": "Written by the caller's organisation"})
+    body = fields.String()
+    created_at = fields.DateTime()
+
+
+class ProposalMessageArgs(Schema):
+    """`{"body": TEXT}`: no address, place or phone number of the household."""
+
+    class Meta:
+        unknown = RAISE
+
+    body = fields.String(required=True, metadata={
+        "description": f"At most {messages_svc.BODY_MAX} characters; refused (422) when it holds what looks "
+                       "like an address, a postcode or a phone number"})
+
+
+class ProposalMessagesPage(Schema):
+    items = fields.List(fields.Nested(ProposalMessageSchema))
+
+
+@blp.route("/proposals/<proposal_id>/messages")
+class ProposalMessages(MethodView):
+    @requires("association", "landlord")
+    @blp.response(200, ProposalMessagesPage)
+    def get(self, proposal_id: str) -> Response:
+        """Read the messages between the household's association and the landlord on a proposal"""
+        _, items = messages_svc.thread(get_session(), api_user(), proposal_id)
+        return jsonify({"items": [ProposalMessageSchema().dump(m.as_dict()) for m in items]})
+
+    @requires("association", "landlord")
+    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": ProposalMessageArgs}}})
+    @blp.response(201, ProposalMessageSchema)
+    def post(self, proposal_id: str) -> tuple[Response, int]:
+        """Write to the other side of a proposal (the association or the landlord), who is told"""
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise ValidationError(_l("Un objet JSON est attendu."), field="_schema")
+        try:
+            args = ProposalMessageArgs().load(body)
+        except SchemaError as exc:
+            raise ValidationError(exc.messages_dict) from exc
+        message = messages_svc.post(get_session(), api_user(), proposal_id, args["body"], base_url=_base_url())
+        return jsonify(ProposalMessageSchema().dump(message.as_dict())), 201

@@ -22,6 +22,10 @@ from web.config import public_url
 from web.db import get_session
 from web.extensions import limiter
 
+# Money in this API: euros as a JSON number with at most two decimals (412.5 is 412,50 €), never
+# a string; the server keeps exact decimals and rounds what it is sent to the cent (half up).
+MONEY = "Euros per month, a JSON number with at most 2 decimals (412.5 = 412,50 €); rounded to the cent"
+
 blp = Blueprint("units", __name__, description="Units offered by landlords")
 
 # Set by the server from the caller and the unit's life: never taken from a request body.
@@ -47,8 +51,8 @@ class UnitSchema(Schema):
     elevator = fields.Boolean(dump_only=True)
     wheelchair_accessible = fields.Boolean(dump_only=True)
     # Money is a JSON number (euros per month), never a string.
-    rent = fields.Float(dump_only=True)
-    charges = fields.Float(dump_only=True)
+    rent = fields.Float(dump_only=True, metadata={"description": MONEY})
+    charges = fields.Float(dump_only=True, metadata={"description": MONEY})
     financing = fields.String(dump_only=True, allow_none=True, metadata={"enum": [*FINANCINGS, None]})
     in_qpv = fields.Boolean(dump_only=True)
     available_from = fields.Date(dump_only=True)
@@ -77,8 +81,8 @@ class UnitInputSchema(Schema):
     floor = fields.Integer(allow_none=True, strict=True, metadata={"description": "0 = ground floor"})
     elevator = fields.Boolean(allow_none=True)
     wheelchair_accessible = fields.Boolean(allow_none=True)
-    rent = fields.Float(required=True, metadata={"description": "Euros per month"})
-    charges = fields.Float(allow_none=True, metadata={"description": "Euros per month"})
+    rent = fields.Float(required=True, metadata={"description": MONEY})
+    charges = fields.Float(allow_none=True, metadata={"description": MONEY})
     financing = fields.String(allow_none=True, metadata={"enum": [*FINANCINGS, None]})
     in_qpv = fields.Boolean(allow_none=True)
     available_from = fields.Date(required=True)
@@ -121,6 +125,12 @@ class ImportSummarySchema(Schema):
     by_commune = fields.List(fields.Dict())
     by_typology = fields.Dict(keys=fields.String(), values=fields.Integer())
     units = fields.List(fields.Dict(), metadata={"description": "[{id, reference}] of the new units"})
+
+
+class UpdateSummarySchema(Schema):
+    updated = fields.Integer(metadata={"description": "How many units the file changed"})
+    unchanged = fields.Integer(metadata={"description": "How many lines named a unit and changed nothing"})
+    units = fields.List(fields.Dict(), metadata={"description": "[{id, reference}] of the units changed"})
 
 
 def _landlord():  # type: ignore[no-untyped-def]
@@ -243,7 +253,7 @@ def summary_json(summary: units.ImportSummary) -> dict[str, Any]:
 @blp.arguments(ImportFileSchema, location="files")
 @blp.response(201, ImportSummarySchema)
 def import_units(files: dict[str, Any]):  # type: ignore[no-untyped-def]
-    """Import units from a CSV or XLSX file (multipart field `file`): all rows or none"""
+    """Import units from a CSV, XLSX, XLS or ODS file (multipart field `file`): all rows or none"""
     upload = files["file"]
     db = get_session()
     try:
@@ -251,3 +261,25 @@ def import_units(files: dict[str, Any]):  # type: ignore[no-untyped-def]
     except ImportRejected as exc:
         abort(422, messages={"rows": [e.as_dict() for e in exc.rows]})
     return summary_json(summary)
+
+
+@blp.route("/units/import/update", methods=["POST"])
+@requires("landlord")
+@limiter.limit("30 per hour")
+@blp.arguments(ImportFileSchema, location="files")
+@blp.response(200, UpdateSummarySchema)
+def update_units_from_file(files: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Update the caller's units from a CSV, XLSX, XLS or ODS file, each line naming a unit by its `reference`
+
+    Only the columns present change; a line that changes nothing is fine even for a proposed unit.
+    All lines or none: any error answers 422 with every error by line and column.
+    """
+    upload = files["file"]
+    db = get_session()
+    try:
+        summary = units.update_units_from_file(db, _landlord(), upload.filename or "", upload.read(),
+                                               actor=api_user())
+    except ImportRejected as exc:
+        abort(422, messages={"rows": [e.as_dict() for e in exc.rows]})
+    return {"updated": summary.count, "unchanged": summary.unchanged,
+            "units": [{"id": u.public_id, "reference": u.reference} for u in summary.units]}

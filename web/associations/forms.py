@@ -33,6 +33,7 @@ from models import Household
 from services import communes
 from services import households as svc
 from services.errors import ValidationError
+from services.messages import number
 
 POINT_ROWS = 2
 PREFERRED_ROWS = 1
@@ -83,7 +84,8 @@ def department_words(code: str) -> str:
 
 
 def _plain(value: float) -> str:
-    return f"{value:.6f}".rstrip("0").rstrip(".")
+    """A coordinate or a distance as she would type it: "50,6301" in French, "50.6301" in English."""
+    return number(value, 6)  # below 1 000 (degrees, km): no thousands separator
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -115,6 +117,18 @@ class PreferredPointForm(Form):
 
     def is_blank(self) -> bool:
         return not any((f.data or "").strip() for f in self)
+
+
+# The legend of each row of a group, as the form shows it (web/templates/associations/household_form.html).
+ROW_LEGENDS = {
+    "exclusion_points": lambda n: _l("Zone autour d'un lieu n° %(n)s", n=n),
+    "preferred_points": lambda n: _l("Lieu n° %(n)s", n=n),
+}
+
+
+def _named(field: str, message: str) -> str:
+    """An error message with the name of its field in front."""
+    return str(_l("%(field)s : %(message)s", field=field, message=message))
 
 
 class HouseholdForm(FlaskForm):
@@ -208,14 +222,15 @@ class HouseholdForm(FlaskForm):
             as_commune = svc.point_as_commune(zone)
             if as_commune:
                 row.commune.data = commune_words(as_commune[0].code)
-                row.distance_km.data = f"{as_commune[1]:.2f}".rstrip("0").rstrip(".")
+                row.distance_km.data = number(as_commune[1], 2)
             else:
                 row.lat.data, row.lon.data = _plain(zone["lat"]), _plain(zone["lon"])
                 row.distance_km.data = _plain(zone["radius_km"])
         preferred = household.preferred_points or []
         self._rows(self.preferred_points, len(preferred) + 1)
         for row, point in zip(self.preferred_points, preferred, strict=False):
-            row.label.data = point["label"]
+            # `row.label` would be the row's own label: the place's label is a field of its form.
+            row.form.label.data = point["label"]
             found = svc._centres().get((point["lat"], point["lon"]))  # noqa: SLF001
             if found:
                 row.commune.data = commune_words(found.code)
@@ -376,13 +391,18 @@ class HouseholdForm(FlaskForm):
 
     def all_errors(self) -> list[tuple[str, str]]:
         """(input id, message) of every error, for the summary at the top of the page."""
+        # Each message names its field ("Lieu n° 1 — Lieu : Champ obligatoire."): the summary is
+        # read away from the inputs, and "Champ obligatoire." alone says not which one.
         found: list[tuple[str, str]] = [("", m) for m in self.form_errors]
         for field in self:
             if isinstance(field, FieldList):
+                legend = ROW_LEGENDS.get(field.name)
                 for i, row in enumerate(field):
-                    found += [(f"{field.name}-{i}", m) for m in self.row_errors.get(f"{field.name}-{i}", [])]
+                    group = str(legend(i + 1)) if legend else str(field.label.text)
+                    found += [(f"{field.name}-{i}", _named(group, m))
+                              for m in self.row_errors.get(f"{field.name}-{i}", [])]
                     for sub in row.form:
-                        found += [(sub.id, m) for m in sub.errors or []]
+                        found += [(sub.id, _named(f"{group} — {sub.label.text}", m)) for m in sub.errors or []]
             else:
-                found += [(field.id, m) for m in field.errors or []]
+                found += [(field.id, _named(str(field.label.text), m)) for m in field.errors or []]
         return found

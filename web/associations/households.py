@@ -31,6 +31,7 @@ from services import proposals, worklists
 from services.errors import Conflict, ValidationError
 from web.associations import bp
 from web.associations.forms import HouseholdForm
+from web.associations.offers import RequestForm, requests_of
 from web.config import public_url
 from web.db import get_session
 from web.formatting import composition
@@ -215,6 +216,7 @@ def _detail(item: Household, activation: ActivationForm, code: int) -> Any:
     return render_template("associations/household.html", household=item, info=summary(values),
                            activation=activation, confirm=ConfirmForm(), history=history,
                            open_proposals=len(proposals.cancellable(db, household=item)),
+                           request_form=RequestForm(formdata=None), requests=requests_of(item),
                            **_helpers()), code
 
 

@@ -7,16 +7,20 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from wtforms import TextAreaField
 
 from models import Household
 from services import offers as svc
+from services import photos
 from services.errors import Conflict, NotFound, ValidationError
 from web.associations import bp
 from web.db import get_session
+from web.photos import image
 
 
 class CandidacyForm(FlaskForm):
@@ -44,6 +48,49 @@ def offers() -> Any:
     return render_template("associations/offers.html", rows=rows, households=_households(),
                            chosen=household, labels=svc.reason_labels, form=CandidacyForm(),
                            departments=current_user.organisation.departments or [], args=args)
+
+
+class RequestForm(FlaskForm):
+    message = TextAreaField(_l("Message pour les bailleurs (facultatif)"),
+                            description=_l("Ni nom, ni adresse, ni lieu, ni numéro de téléphone : les bailleurs des "
+                                           "départements de sa recherche le lisent."))
+
+
+def requests_of(household: Household) -> list[Any]:
+    """The household's rehousing requests, newest first (for her page)."""
+    return svc.list_requests(get_session(), current_user, household=household)
+
+
+@bp.route("/menages/<public_id>/demande", methods=["POST"])
+def post_request(public_id: str) -> Any:
+    """Post an anonymised rehousing request for one of her active households."""
+    back = redirect(url_for(".household", public_id=public_id, _anchor="demande-bailleurs"), 303)
+    form = RequestForm()
+    if not form.validate_on_submit():
+        flash(_("Le formulaire a expiré : recommencez."), "error")
+        return back
+    db = get_session()
+    try:
+        svc.post_request(db, current_user, household_id=public_id, message=form.message.data)
+    except NotFound:
+        abort(404)
+    except (ValidationError, Conflict) as exc:
+        db.rollback()
+        flash(str(exc.message), "error")
+        return back
+    db.commit()
+    flash(_("Demande envoyée : les bailleurs des départements de sa recherche peuvent proposer un logement."),
+          "success")
+    return back
+
+
+@bp.route("/photos/<photo_id>")
+def photo(photo_id: str) -> Any:
+    """A photo of a unit on her board, or proposed to one of her households."""
+    try:
+        return image(photos.get(get_session(), current_user, photo_id))
+    except NotFound:
+        abort(404)
 
 
 @bp.route("/offres/<unit_id>/candidature", methods=["POST"])

@@ -18,13 +18,14 @@ from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
-from services import clock, profiles
+from services import clock, leases, profiles
 from services import proposals as svc
 from services.errors import Conflict, ValidationError
 from web.associations import bp
 from web.config import public_url
 from web.db import get_session
 from web.notifications import add_notification_pages
+from web.proposal_messages import add_message_pages
 
 
 class AcceptForm(FlaskForm):
@@ -64,6 +65,7 @@ def _detail(public_id: str, decline: DeclineForm | None = None, status: int = 20
         unit=profiles.unit_description(proposal), decisions=decisions,
         entries=svc.timeline(db, proposal, current_user), labels=svc.STATUS_LABELS,
         reason_label=svc.reason_label, today=clock.today(proposal.unit.department),
+        lease=leases.of(db, proposal) if proposal.status == "leased" else None,
         accept_form=AcceptForm(prefix="accepter"),
         decline_form=decline or DeclineForm(formdata=None, prefix="decliner"),
     ), status
@@ -118,3 +120,4 @@ def decline(public_id: str):  # type: ignore[no-untyped-def]
 
 
 add_notification_pages(bp)
+add_message_pages(bp, "associations.proposal")

@@ -14,6 +14,7 @@ HOME = {
     "coordinator": "coordinators.index",
     "committee": "committee.index",
     "admin": "admin.index",
+    "referrer": "landlords.referrals",
 }
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, SubmitField
+from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
 
@@ -54,3 +55,23 @@ class TotpDisableForm(FlaskForm):
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*"},
     )
     submit = SubmitField(_l("Désactiver la double authentification"))
+
+
+class TokenForm(FlaskForm):
+    # A short lifetime for a test, a year at most (an integration that runs unattended):
+    # never a token that lives for ever. SelectField refuses any other value.
+    lifetime = SelectField(
+        _l("Durée de validité"),
+        coerce=int,
+        choices=[SelectChoice(7, _l("7 jours")), SelectChoice(30, _l("30 jours")), SelectChoice(90, _l("90 jours")),
+                 SelectChoice(365, _l("1 an"))],
+        default=90,
+        description=_l("Après cette durée le jeton ne fonctionne plus ; vous pouvez le révoquer avant."),
+    )
+    submit = SubmitField(_l("Créer un jeton"))
+
+
+class TokenRevokeForm(FlaskForm):
+    """Only its CSRF token: the confirmation page's button."""
+
+    submit = SubmitField(_l("Révoquer ce jeton"))

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from models import User
+from models import ApiToken, User, utcnow
 from services import accounts
 from services.errors import ServiceError, ValidationError
 from web import requests as request_hooks
 from web.auth import HOME
-from web.auth.forms import CodeForm, LoginForm, LogoutForm, PasswordForm, TotpDisableForm
+from web.auth.forms import (
+    CodeForm,
+    LoginForm,
+    LogoutForm,
+    PasswordForm,
+    TokenForm,
+    TokenRevokeForm,
+    TotpDisableForm,
+)
 from web.db import get_session
 from web.extensions import limiter
 
@@ -225,3 +234,59 @@ def totp_setup():  # type: ignore[no-untyped-def]
         secret=_grouped(secret), qr=_qr_data_uri(accounts.totp_uri(user, secret)),
         issuer=accounts.TOTP_ISSUER, account=user.email,
     )
+
+
+def _token_state(token: ApiToken, now: dt.datetime) -> str:
+    """ "revoked", "expired" or "active": what the list shows for a token."""
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at is not None and token.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+@bp.route("/compte/jetons-api", methods=["GET", "POST"])
+@login_required
+@limiter.limit("10 per minute", methods=["POST"])
+def tokens():  # type: ignore[no-untyped-def]
+    """One's API tokens: the list (live, expired, revoked), and a new one with the lifetime chosen.
+
+    The new token is shown once, in the answer to the POST itself: only its hash is kept, and
+    it never goes through the session or a redirect.
+    """
+    db = get_session()
+    user = db.merge(current_user._get_current_object())  # type: ignore[attr-defined]
+    form = TokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        try:
+            new_token = accounts.create_token(db, user, lifetime_days=int(form.lifetime.data or 0))
+        except ServiceError as exc:
+            db.rollback()
+            flash(str(exc.message), "error")
+        else:
+            db.commit()
+    now = utcnow()
+    rows = [(t, _token_state(t, now)) for t in accounts.list_tokens(db, user)]
+    return render_template("auth/tokens.html", form=form, tokens=rows, new_token=new_token)
+
+
+@bp.route("/compte/jetons-api/<int:token_id>/revoquer", methods=["GET", "POST"])
+@login_required
+def token_revoke(token_id: int):  # type: ignore[no-untyped-def]
+    """Revoke one of one's tokens, after a confirmation page (another user's token: 404)."""
+    db = get_session()
+    user = db.merge(current_user._get_current_object())  # type: ignore[attr-defined]
+    token = next((t for t in accounts.list_tokens(db, user) if t.id == token_id), None)
+    if token is None:
+        abort(404)
+    form = TokenRevokeForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        accounts.revoke_token(db, user, token_id)
+        db.commit()
+        flash(_("Jeton %(prefix)s… révoqué : il ne donne plus accès à l'API.", prefix=token.prefix), "success")
+        return redirect(url_for("auth.tokens"))
+    return render_template("auth/token_revoke.html", token=token, form=form,
+                           state=_token_state(token, utcnow()))

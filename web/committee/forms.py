@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, HiddenField, IntegerField, SelectField, TextAreaField
+from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from services.committee import MAX_TEXT
+from web.fields import LocalDecimalField
 
 ABOUT_ORGANISATIONS = _l(
     "Écrivez sur les chiffres d'une organisation ou du partenariat, jamais sur un ménage : "
@@ -41,7 +42,7 @@ class ActionForm(FlaskForm):
 
 class WhatIfForm(FlaskForm):
     departments = HiddenField()
-    max_effort_rate = DecimalField(
+    max_effort_rate = LocalDecimalField(
         _l("Taux d'effort maximal (%)"), places=1,
         validators=[InputRequired(_l("Indiquez un taux.")), NumberRange(5, 60, _l("Entre 5 et 60 %%."))],
         description=_l("Loyer + charges − aide au logement, rapporté au revenu."))
@@ -52,6 +53,12 @@ class WhatIfForm(FlaskForm):
     candidates_per_unit = IntegerField(
         _l("Candidats proposés par logement"),
         validators=[InputRequired(_l("Indiquez un nombre.")), NumberRange(1, 10, _l("Entre 1 et 10."))])
-    qpv_share = DecimalField(
+    qpv_share = LocalDecimalField(
         _l("Part visée des attributions hors QPV au premier quartile (%, facultatif)"), places=0,
         validators=[Optional(), NumberRange(0, 100, _l("Entre 0 et 100 %%."))])
+
+
+class RecomputeForm(FlaskForm):
+    """"Compute again" on the unmet-needs page (a fresh answer is otherwise reused)."""
+
+    departments = HiddenField()

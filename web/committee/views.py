@@ -9,17 +9,19 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from services import audit, charts, reports, runs, snapshots, stats, whatif
+from models import SnapshotSolve
+from services import audit, charts, reports, runs, snapshot_solves, snapshots, stats, whatif
 from services import committee as review_svc
 from services.errors import ValidationError
 from services.stats import Quarter
 from web.committee import bp
-from web.committee.forms import ActionForm, NoteForm, WhatIfForm
+from web.committee.forms import ActionForm, NoteForm, RecomputeForm, WhatIfForm
 from web.db import get_session
+from web.jobs import enqueue_snapshot_solve
 
 
 def _allowed() -> list[str]:
@@ -130,31 +132,82 @@ def export_id(quarter: Quarter, fmt: str, departments: list[str]) -> str:
     return f"{quarter}:{fmt}:{','.join(departments)}"[:64]
 
 
-@bp.route("/besoins")
+def _may_read(departments: list[str]) -> bool:
+    return bool(departments) and set(departments) <= set(_allowed())
+
+
+def _solve(solve_id: int) -> SnapshotSolve:
+    solve = snapshot_solves.get(get_session(), solve_id, _may_read)
+    if solve is None:
+        abort(404)
+    return solve
+
+
+def _ask(kind: str, departments: list[str], params: dict[str, Any], *, force: bool = False) -> Any:
+    """Ask for a solve (joined or reused if the same question is under way or fresh), then show it."""
+    session = get_session()
+    solve, new = snapshot_solves.request(session, kind, departments, params, locale=_lang(), actor=current_user,
+                                         force=force)
+    if new:
+        enqueue_snapshot_solve(current_app, session, solve)
+    session.commit()
+    return solve, new
+
+
+@bp.route("/besoins", methods=["GET", "POST"])
 def needs():  # type: ignore[no-untyped-def]
-    """Unmet needs today: what blocks waiting households, why units get no proposal."""
-    _quarter, departments = _selection()
-    result = whatif.unmet_needs(get_session(), departments)
-    return render_template("committee/needs.html", needs=result, departments=departments,
-                           allowed=sorted(_allowed()), display=_display, legend=stats.legend())
+    """Unmet needs today: what blocks waiting households, why units get no proposal.
+
+    Computed by a worker (services.snapshot_solves): the page shows the latest fresh answer,
+    or starts one and follows its progress; POST computes again.
+    """
+    source = request.form if request.method == "POST" else request.args
+    _quarter, departments = _selection(source)
+    if request.method == "POST":
+        if not RecomputeForm().validate_on_submit():
+            abort(400)
+        solve, _new = _ask("needs", departments, {}, force=True)
+        return redirect(url_for("committee.needs", departments=",".join(departments), calcul=solve.id), code=303)
+    asked = request.args.get("calcul", type=int)
+    if asked is not None:
+        solve = _solve(asked)
+        departments = snapshot_solves.departments_of(solve)
+    else:
+        solve, new = _ask("needs", departments, {})
+        if new:
+            return redirect(url_for("committee.needs", departments=",".join(departments), calcul=solve.id), code=303)
+    return render_template("committee/needs.html", answer=snapshot_solves.load(solve), departments=departments,
+                           allowed=sorted(_allowed()), display=_display, legend=stats.legend(),
+                           recompute_form=RecomputeForm())
 
 
 @bp.route("/simulation", methods=["GET", "POST"])
 def simulation():  # type: ignore[no-untyped-def]
-    """What-if: the current supply and demand solved with another policy; nothing changes for real."""
+    """What-if: the current supply and demand solved with another policy; nothing changes for real.
+
+    The form is checked here; the two solves run in a worker and the page follows them.
+    """
     session = get_session()
     source = request.form if request.method == "POST" else request.args
     _quarter, departments = _selection(source)
+    answer = None
+    asked = request.args.get("calcul", type=int) if request.method == "GET" else None
+    if asked is not None:
+        solve = _solve(asked)
+        if solve.kind != "whatif":
+            abort(404)
+        departments = snapshot_solves.departments_of(solve)
+        answer = snapshot_solves.load(solve)
     base = whatif.baseline_policy(session, departments)
     form = WhatIfForm()
     if request.method == "GET":
+        shown = {**base, **(answer.solve.params if answer else {})}
         form.departments.data = ",".join(departments)
-        form.max_effort_rate.data = Decimal(str(round(100 * float(base["max_effort_rate"]), 1)))
-        form.horizon_days.data = int(base.get("horizon_days", 90))
-        form.candidates_per_unit.data = int(base.get("candidates_per_unit", 3))
-        share = base.get("qpv_lowest_quartile_share")
+        form.max_effort_rate.data = Decimal(str(round(100 * float(shown["max_effort_rate"]), 1)))
+        form.horizon_days.data = int(shown.get("horizon_days", 90))
+        form.candidates_per_unit.data = int(shown.get("candidates_per_unit", 3))
+        share = shown.get("qpv_lowest_quartile_share")
         form.qpv_share.data = Decimal(str(round(100 * share))) if share is not None else None
-    result = None
     if form.validate_on_submit():
         changes = {
             "max_effort_rate": float(form.max_effort_rate.data) / 100,
@@ -164,14 +217,26 @@ def simulation():  # type: ignore[no-untyped-def]
             else None,
         }
         try:
-            result = whatif.what_if(session, departments, changes, actor=current_user)
-            session.commit()  # the audit event only
+            whatif.validate_changes(session, departments, changes)
         except ValidationError as exc:
-            session.rollback()
             flash(str(exc.message), "error")
-    return render_template("committee/simulation.html", form=form, result=result, base=base,
+        else:
+            solve, _new = _ask("whatif", departments, changes)
+            return redirect(url_for("committee.simulation", departments=",".join(departments), calcul=solve.id),
+                            code=303)
+    return render_template("committee/simulation.html", form=form, answer=answer, base=base,
                            departments=departments, allowed=sorted(_allowed()), display=_display,
                            legend=stats.legend())
+
+
+@bp.route("/calculs/<int:solve_id>/etat")
+def solve_progress(solve_id: int):  # type: ignore[no-untyped-def]
+    """The waiting notice htmx polls while a solve works; once it is over, the page reloads."""
+    answer = snapshot_solves.load(_solve(solve_id))
+    response = make_response(render_template("committee/_solve_progress.html", answer=answer))
+    if not answer.pending and request.headers.get("HX-Request"):
+        response.headers["HX-Refresh"] = "true"
+    return response
 
 
 def _back(form: Any):  # type: ignore[no-untyped-def]

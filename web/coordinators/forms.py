@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, HiddenField, IntegerField, StringField, SubmitField
+from wtforms import HiddenField, IntegerField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from services.runs import MAX_CANDIDATES_PER_UNIT
+from web.fields import LocalDecimalField
 
 
 class RunForm(FlaskForm):
@@ -17,7 +18,7 @@ class RunForm(FlaskForm):
         _l("Départements"), validators=[DataRequired(), Length(max=200)],
         description=_l("Codes séparés par des virgules, par exemple : 59, 62."),
     )
-    max_effort_rate = DecimalField(
+    max_effort_rate = LocalDecimalField(
         _l("Taux d'effort maximal (%)"), places=1, validators=[Optional(), NumberRange(min=1, max=100)],
         description=_l("Part des ressources que le loyer et les charges, aides déduites, ne doivent pas dépasser."),
     )
@@ -56,7 +57,7 @@ class RestartForm(FlaskForm):
 class PolicyForm(FlaskForm):
     """The territory's matching rules, applied to every new run (each run keeps the rules it used)."""
 
-    max_effort_rate = DecimalField(
+    max_effort_rate = LocalDecimalField(
         _l("Taux d'effort maximal (%)"), places=1, validators=[DataRequired(), NumberRange(min=1, max=100)],
         description=_l("Part des ressources que le loyer et les charges, aides déduites, ne doivent pas dépasser."),
     )

@@ -21,6 +21,7 @@ from wtforms.fields.choices import SelectChoice
 
 from models.housing import FINANCINGS, UNIT_STATUSES
 from services import units
+from web.fields import place_errors
 
 
 class Required:
@@ -119,26 +120,28 @@ class UnitForm(FlaskForm):
 
     def add_errors(self, errors: dict[str, Any]) -> list[str]:
         """Put the service's messages next to their fields; return those of no field."""
-        general: list[str] = []
-        for name, messages in errors.items():
-            messages = [str(m) for m in (messages if isinstance(messages, list) else [messages])]
-            field = getattr(self, name, None) if name in units.FIELDS else None
-            if field is None:
-                general.extend(messages)
-            else:
-                field.errors = [*field.errors, *messages]
-        return general
+        return place_errors(self, errors, units.FIELDS)
 
 
 class ActionForm(FlaskForm):
     """A button that changes a unit's status (publish, withdraw): only its CSRF token."""
 
 
+SPREADSHEET_TYPES = (".csv,.xlsx,.xls,.ods,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,"
+                     "application/vnd.ms-excel,application/vnd.oasis.opendocument.spreadsheet")
+
+
 class ImportForm(FlaskForm):
+    mode = SelectField(
+        _l("Ce que fait le fichier"),
+        choices=[SelectChoice("create", _l("Créer de nouveaux logements (brouillons)")),
+                 SelectChoice("update", _l("Mettre à jour mes logements existants, par référence"))],
+        default="create",
+        description=_l("Pour mettre à jour : exportez vos logements, modifiez le fichier, envoyez-le ici."))
     file = FileField(
         _l("Fichier à importer"), validators=[Required()],
-        description=_l("CSV (séparateur ; ou ,) ou XLSX, 10 Mo et 5000 lignes au plus."),
-        render_kw={"accept": ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+        description=_l("CSV (séparateur ; ou ,), XLSX, XLS ou ODS, 10 Mo et 5000 lignes au plus."),
+        render_kw={"accept": SPREADSHEET_TYPES})
     submit = SubmitField(_l("Importer"))
 
 

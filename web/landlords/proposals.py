@@ -16,19 +16,20 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms import DateField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 from matching import geo
 from models import Decision, Proposal
-from services import profiles, units, worklists
+from services import leases, profiles, units, worklists
 from services import proposals as svc
 from services.errors import Conflict, ValidationError
 from web.config import public_url
 from web.db import get_session
 from web.landlords import bp
 from web.notifications import add_notification_pages
+from web.proposal_messages import add_message_pages
 
 
 class CommissionAcceptForm(FlaskForm):
@@ -51,8 +52,20 @@ class RefusalForm(FlaskForm):
 
 
 class LeaseForm(FlaskForm):
-    """The lease is signed: only the CSRF token."""
+    """The lease is signed: its dates and kind, counted by the committee. The dates start
+    at today (the lease is usually recorded the day it is signed); the kind has no default,
+    the landlord says which it is."""
 
+    signed_on = DateField(_l("Date de signature du bail"), default=svc.paris_today,
+                          validators=[InputRequired(message=_l("Indiquez la date de signature."))])
+    move_in_on = DateField(_l("Date d'entrée dans les lieux"), default=svc.paris_today,
+                           validators=[InputRequired(message=_l("Indiquez la date d'entrée dans les lieux."))])
+    kind = SelectField(
+        _l("Type de bail"),
+        choices=[SelectChoice("", _l("— Choisir le type de bail —")),
+                 *(SelectChoice(code, label) for code, label in leases.KIND_LABELS.items())],
+        validators=[InputRequired(message=_l("Indiquez le type de bail."))],
+    )
 
 
 # Each form of each candidate has its own prefix, so that ids stay unique on a page that
@@ -167,6 +180,8 @@ def _detail(public_id: str, failed: FlaskForm | None = None, kind: str | None = 
     db = get_session()
     proposal = svc.get_for(db, current_user, public_id)
     card = _card(proposal, failed=failed, kind=kind)
+    # On this page only (the board shows dozens of cards): the signed lease's terms.
+    card["lease"] = leases.of(db, proposal) if proposal.status == "leased" else None
     return render_template(
         "landlords/proposals/detail.html", card=card, proposal=proposal,
         unit=proposal.unit, commune_name=_commune_name(proposal.unit.commune),
@@ -192,6 +207,10 @@ def _decide(public_id: str, kind: str, message: Any, **decision: Any) -> Any:
         decision["rank"] = form.rank.data  # type: ignore[attr-defined]
     if kind in ("refuse", "lease_failed"):
         decision["reason"] = form.reason.data  # type: ignore[attr-defined]
+    if kind == "lease":
+        decision["lease"] = leases.LeaseTerms(
+            signed_on=form.signed_on.data, move_in_on=form.move_in_on.data,  # type: ignore[attr-defined]
+            kind=form.kind.data)  # type: ignore[attr-defined]
     db = get_session()
     try:
         proposal = svc.decide(db, current_user, public_id, base_url=_base_url(), **decision)
@@ -206,11 +225,14 @@ def _decide(public_id: str, kind: str, message: Any, **decision: Any) -> Any:
         return redirect(url_for(".proposal", public_id=public_id), 303)
     except ValidationError as exc:
         db.rollback()
-        field = getattr(form, exc.field or "", None)
-        if field is None:
+        fields = {name: getattr(form, name, None) for name in exc.errors}
+        if not fields or None in fields.values():
             flash(str(exc.message), "error")
             return redirect(url_for(".proposal", public_id=public_id), 303)
-        field.errors = [str(exc.message)]
+        # Every field at fault is said next to it (the lease's two dates may both be wrong).
+        for name, field in fields.items():
+            messages = exc.errors[name]
+            field.errors = [str(m) for m in (messages if isinstance(messages, list) else [messages])]
         return _detail(public_id, form, kind, status=422)
     if callable(message):
         message = message(proposal)
@@ -263,3 +285,4 @@ def lease_failed(public_id: str):  # type: ignore[no-untyped-def]
 
 
 add_notification_pages(bp)
+add_message_pages(bp, "landlords.proposal")

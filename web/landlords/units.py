@@ -18,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from matching import geo
 from models import Organisation, User
 from models.housing import UNIT_STATUSES
-from services import communes, proposals, units
+from services import communes, photos, proposals, units
 from services.errors import Conflict, NotFound, ValidationError
 from services.imports import ImportRejected
 from web.config import public_url
@@ -26,6 +26,7 @@ from web.db import get_session
 from web.extensions import limiter
 from web.landlords import bp
 from web.landlords.forms import ActionForm, FilterForm, ImportForm, UnitForm
+from web.landlords.photos import PhotoActionForm, PhotoForm
 
 
 def _user() -> User:
@@ -126,7 +127,9 @@ def unit_detail(unit_id: str):  # type: ignore[no-untyped-def]
         withdrawable=unit.status in units.WITHDRAWABLE_STATUSES,
         # What withdrawing would cancel, said on the button; the candidates in the commission's order.
         open_proposals=len(proposals.cancellable(db, unit=unit)),
-        candidates=proposals.unit_candidates(db, _user(), unit), proposal_labels=proposals.STATUS_LABELS))
+        candidates=proposals.unit_candidates(db, _user(), unit), proposal_labels=proposals.STATUS_LABELS,
+        photos=photos.photos_of(db, [unit.id])[unit.id], photo_form=PhotoForm(formdata=None),
+        photo_action_form=PhotoActionForm(), max_photos=photos.MAX_PHOTOS))
 
 
 @bp.route("/logements/<unit_id>/modifier", methods=["GET", "POST"])
@@ -223,11 +226,13 @@ def unit_import():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         upload = form.file.data
         if not upload or not upload.filename:
-            form.file.errors = [_("Choisissez un fichier CSV ou XLSX.")]
+            form.file.errors = [_("Choisissez un fichier CSV, XLSX, XLS ou ODS.")]
         else:
             db = get_session()
+            updating = form.mode.data == "update"
+            service = units.update_units_from_file if updating else units.import_units
             try:
-                summary = units.import_units(db, _landlord(), upload.filename, upload.read(), actor=_user())
+                summary = service(db, _landlord(), upload.filename, upload.read(), actor=_user())
             except ImportRejected as exc:
                 db.rollback()
                 report = exc.rows
@@ -236,6 +241,8 @@ def unit_import():  # type: ignore[no-untyped-def]
                 form.file.errors = [str(exc.message)]
             else:
                 db.commit()
+                if updating:
+                    return render_template("landlords/import_update_summary.html", **_context(summary=summary))
                 return render_template("landlords/import_summary.html", **_context(
                     summary=summary, action_form=ActionForm()))
     status = 422 if report or form.file.errors else 200
@@ -258,13 +265,25 @@ def too_large(exc: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
                            errors={"file": [message]}), 413
 
 
-@bp.route("/logements/modele.<any(csv, xlsx):kind>")
+SPREADSHEET_MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+}
+
+
+@bp.route("/logements/modele.<any(csv, xlsx, ods):kind>")
 def unit_template(kind: str):  # type: ignore[no-untyped-def]
     """The import template, with the expected columns and two example lines."""
-    if kind == "csv":
-        body, mimetype = units.template_csv(), "text/csv; charset=utf-8"
-    else:
-        body = units.template_xlsx()
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mimetype, headers={
+    body = {"csv": units.template_csv, "xlsx": units.template_xlsx, "ods": units.template_ods}[kind]()
+    return Response(body, mimetype=SPREADSHEET_MIMETYPES[kind], headers={
         "Content-Disposition": f"attachment; filename=modele-logements.{kind}"})
+
+
+@bp.route("/logements/export.<any(csv, xlsx, ods):kind>")
+@limiter.limit("30 per hour")  # every unit of the landlord, written out: not for a loop
+def unit_export(kind: str):  # type: ignore[no-untyped-def]
+    """All the landlord's units, laid out as the import template: edit and send back to update them."""
+    body = units.export_units(get_session(), _landlord(), kind)
+    return Response(body, mimetype=SPREADSHEET_MIMETYPES[kind], headers={
+        "Content-Disposition": f"attachment; filename=mes-logements.{kind}"})

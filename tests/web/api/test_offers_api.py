@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from models import AuditEvent, Proposal, RefusedOffer
 from services import offers, profiles
 from tests import factories
-from tests.web.api.test_proposals_api import Caller
+from tests.web.api.test_proposals_api import LEASE, Caller
 
 # Inside the default household's exclusion zone (10 km around 50.7236, 3.1610): Roubaix.
 IN_ZONE = dict(commune="59512", lat=50.6942, lon=3.1746)
@@ -84,7 +84,7 @@ def test_a_candidacy_goes_straight_to_the_commission(board, db):
     assert set(seen["profile"]) == set(profiles.PROFILE_FIELDS)
     # And decides as on any proposal, up to the lease.
     assert board.landlord.decide(proposal, decision="accept", rank=1).status_code == 200
-    assert board.landlord.post(f"/proposals/{proposal.public_id}/lease").status_code == 200
+    assert board.landlord.post(f"/proposals/{proposal.public_id}/lease", LEASE).status_code == 200
     db.refresh(proposal)
     assert proposal.status == "leased"
 

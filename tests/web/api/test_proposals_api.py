@@ -12,6 +12,9 @@ from models import OutboxEmail
 from services import profiles
 from tests import factories
 
+# The lease's terms as the landlord records them (the day of the test, a direct lease).
+LEASE = {"signed_on": dt.date.today().isoformat(), "move_in_on": dt.date.today().isoformat(), "kind": "direct"}
+
 
 class Caller:
     """The test client speaking for one user with a bearer token."""
@@ -79,8 +82,8 @@ def test_the_landlord_sees_no_profile_until_the_household_accepts(setup):
     for secret in (setup.household.public_id, setup.household.reference, "secret note", "1380",
                    "exclusion", "search_area", "requested_on", "urgency", "50.7236"):
         assert secret not in text
-    assert set(after) == {"id", "status", "rank", "commission_rank", "deadline", "decisions", "unit",
-                          "profile"}
+    assert set(after) == {"id", "status", "origin", "rank", "commission_rank", "deadline", "decisions", "unit",
+                          "profile", "lease"}
 
 
 def test_unreleased_proposals_do_not_exist(setup):
@@ -132,7 +135,7 @@ def test_whole_workflow_and_refused_steps(setup, db):
     p = setup.proposal
     # The landlord may not decide first, the association not twice, nor for the commission.
     assert setup.landlord.decide(p, decision="accept").status_code == 409
-    assert setup.landlord.post(f"/proposals/{p.public_id}/lease").status_code == 409
+    assert setup.landlord.post(f"/proposals/{p.public_id}/lease", LEASE).status_code == 409
     assert setup.association.decide(p, decision="accept").status_code == 200
     assert setup.association.decide(p, decision="accept").status_code == 409
     assert setup.association.decide(p, decision="accept", step="commission").status_code == 409
@@ -145,7 +148,7 @@ def test_whole_workflow_and_refused_steps(setup, db):
     assert r.status_code == 200 and r.json["status"] == "commission_accepted"
     assert r.json["commission_rank"] == 1
     assert setup.landlord.decide(p, decision="decline", reason="other").status_code == 409
-    r = setup.landlord.post(f"/proposals/{p.public_id}/lease")
+    r = setup.landlord.post(f"/proposals/{p.public_id}/lease", LEASE)
     assert r.status_code == 200 and r.json["status"] == "leased"
     assert setup.landlord.decide(p, decision="accept", step="lease").status_code == 409
     assert [d["step"] for d in r.json["decisions"]] == ["household", "commission", "lease"]
@@ -195,7 +198,7 @@ def test_commission_ranks_are_distinct_and_named_in_the_error(setup, db, client)
     r = setup.landlord.decide(p, decision="decline", step="lease", reason="household_refused")
     assert r.status_code == 200 and r.json["status"] == "cancelled"
     assert setup.landlord.get(f"/proposals/{second.public_id}").json["status"] == "commission_accepted"
-    assert setup.landlord.post(f"/proposals/{second.public_id}/lease").json["status"] == "leased"
+    assert setup.landlord.post(f"/proposals/{second.public_id}/lease", LEASE).json["status"] == "leased"
 
 
 def test_rank_errors_in_english(setup, db, client):
