@@ -39,11 +39,13 @@ COMMISSION_REFUSAL = {
     "unit_unavailable": _l("Logement plus disponible"),
     "other": _l("Autre motif"),
 }
+# How a unit reached her (models.runs.PROPOSAL_ORIGINS): the same words on every page, in the
+# exports and in the committee's figures.
 PROPOSAL_ORIGIN = {
-    "run": _l("Rapprochement"),
-    "candidacy": _l("Candidature du ménage"),
-    "request": _l("Demande du bailleur"),
-    "direct": _l("Proposition de la coordination"),
+    "run": _l("Rapprochement de la coordination"),
+    "candidacy": _l("Candidature d'une association"),
+    "request": _l("Demande de relogement (offre d'un bailleur)"),
+    "direct": _l("Proposition directe de la coordination"),
 }
 
 KINDS: dict[str, dict[str, Any]] = {

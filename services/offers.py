@@ -323,6 +323,18 @@ def direct_match(session: so.Session, user: User, *, unit_id: str, household_id:
     return proposal
 
 
+# The coordinator's page lists this many of her territory's latest direct matches.
+DIRECT_MATCHES_SHOWN = 50
+
+
+def direct_matches(session: so.Session, user: User, *, limit: int = DIRECT_MATCHES_SHOWN) -> list[Proposal]:
+    """The direct matches of the coordinator's territory, newest first, with where each stands."""
+    return list(session.scalars(
+        sa.select(Proposal).where(Proposal.origin == "direct", territory.proposals(session, user))
+        .options(so.joinedload(Proposal.unit), so.joinedload(Proposal.household))
+        .order_by(Proposal.created_at.desc(), Proposal.id.desc()).limit(limit)))
+
+
 # --- Rehousing requests -----------------------------------------------------------------
 
 

@@ -17,12 +17,12 @@ Which event puts a household, a proposal or a unit in a period
       the request with her consent; a draft is not a request yet, and may be erased);
     - active: activated before the end of the period and not closed before its start;
     - waiting at the end: activated before the end, neither closed nor housed by then;
-    - proposed: the first time a proposal to her was released (``MatchRun.released_at``
-      of a released run; proposals set aside before release do not count) falls in the
-      period; "proposals sent" counts every released proposal by that same date;
-    - made, by origin (``Proposal.origin``, the "by_origin" table): a run's proposal when its
-      run is released (as above), a candidacy's, a request's or a direct match's when it is
-      created (``Proposal.created_at``: they start ``pending``); its lease by the lease decision;
+    - made: a proposal, whatever its origin (``Proposal.origin``): a run's when its run is
+      released (``MatchRun.released_at``; proposals set aside before release do not count),
+      a candidacy's, a request's or a direct match's when it is created
+      (``Proposal.created_at``: they start ``pending``). "Proposals sent" counts them, the
+      "by_origin" table splits them by origin, and a household is *proposed* in the period
+      of her first one (the delay to a first proposal starts there);
     - decisions (acceptances, refusals, their reasons): ``Decision.decided_at``;
     - housed, unit allocated: the ``lease`` decision accepted (``decided_at``);
     - unit published: ``Unit.published_at``.
@@ -514,25 +514,28 @@ class _Data:
             households[r.id] = _H(r.id, r.association_id, r.adults, r.children, float(r.monthly_income),
                                   r.urgency, list(r.priority_categories or []), deps, r.activated_at,
                                   r.closed_at)
-        # Released proposals: the first release date of each household.
-        self.releases: list[tuple[dt.datetime, int, str, int]] = []
+        # Proposals made, whatever their origin (issue 15): a run's when its run is released
+        # (proposals set aside before release do not count), the offer board's and the
+        # coordinator's when created (they start `pending`). (at, origin, department,
+        # household, landlord); each household's first one is her first proposal.
+        self.made: list[tuple[dt.datetime, str, str, int, int]] = []
         q = (sa.select(MatchRun.released_at, Proposal.household_id, Unit.department, Unit.landlord_id)
              .join(MatchRun, Proposal.run_id == MatchRun.id).join(Unit, Proposal.unit_id == Unit.id)
-             .where(MatchRun.released_at.is_not(None), Proposal.status.not_in(("review", "dropped"))))
+             .where(Proposal.origin == "run", MatchRun.released_at.is_not(None),
+                    Proposal.status.not_in(("review", "dropped"))))
         for released_at, household_id, department, landlord_id in session.execute(q):
             assert released_at is not None  # the query keeps released runs only (released_at IS NOT NULL)
-            self.releases.append((released_at, household_id, department, landlord_id))
-            h = households.get(household_id)
-            if h is not None and (h.first_proposal_at is None or released_at < h.first_proposal_at):
-                h.first_proposal_at = released_at
-        # Proposals made, by origin (issue 15): a run's when its run is released (the releases
-        # above), the offer board's and the coordinator's when created (they start `pending`).
-        self.made: list[tuple[dt.datetime, str, str]] = [(at, "run", dep) for at, _hid, dep, _lid in self.releases]
-        q3 = (sa.select(Proposal.created_at, Proposal.origin, Unit.department)
+            self.made.append((released_at, "run", department, household_id, landlord_id))
+        q3 = (sa.select(Proposal.created_at, Proposal.origin, Unit.department, Proposal.household_id,
+                        Unit.landlord_id)
               .join(Unit, Proposal.unit_id == Unit.id)
               .where(Proposal.origin != "run", Proposal.status.not_in(("review", "dropped"))))
-        for created_at, origin, department in session.execute(q3):
-            self.made.append((created_at, origin, department))
+        for created_at, origin, department, household_id, landlord_id in session.execute(q3):
+            self.made.append((created_at, origin, department, household_id, landlord_id))
+        for at, _origin, _dep, household_id, _lid in self.made:
+            h = households.get(household_id)
+            if h is not None and (h.first_proposal_at is None or at < h.first_proposal_at):
+                h.first_proposal_at = at
         self.decisions: list[_Dec] = []
         lease_unit_dept: dict[int, tuple[dt.datetime, str]] = {}
         q2 = (sa.select(Decision.step, Decision.outcome, Decision.reason, Decision.decided_at,
@@ -560,7 +563,6 @@ class _Data:
         self.everyone = list(households.values())
         self.households = [h for h in households.values() if h.home in selected]
         self.decisions = [d for d in self.decisions if d.unit_department in selected]
-        self.releases = [r for r in self.releases if r[2] in selected]
         self.made = [m for m in self.made if m[2] in selected]
         self.units = session.execute(
             sa.select(Unit.id, Unit.landlord_id, Unit.department, Unit.published_at)
@@ -588,7 +590,6 @@ class _Data:
         part.departments = [department]
         part.households = [h for h in self.households if h.home == department]
         part.decisions = [d for d in self.decisions if d.unit_department == department]
-        part.releases = [r for r in self.releases if r[2] == department]
         part.made = [m for m in self.made if m[2] == department]
         part.units = [u for u in self.units if u.department == department]
         part.referrals = [r for r in self.referrals if r.department == department]
@@ -699,7 +700,7 @@ def _time_groups(table: Table, row: int, quarter: Quarter) -> None:
 
 def _decision_counts(data: _Data, p: Period) -> Counter[str]:
     c: Counter[str] = Counter()
-    c["sent"] = sum(1 for r in data.releases if p.contains(r[0]))
+    c["sent"] = sum(1 for m in data.made if p.contains(m[0]))
     for d in data.decisions:
         if not p.contains(d.at):
             continue
@@ -815,13 +816,8 @@ def _compute(data: _Data, quarter: Quarter, departments: list[str], lowest_quart
     return Figures(quarter, departments, periods, tables, facts=facts)
 
 
-# How a unit reached the household (models.runs.PROPOSAL_ORIGINS), in the committee's words.
-ORIGIN_ROWS = [
-    ("run", _l("Rapprochement de la coordination")),
-    ("candidacy", _l("Candidature d'une association")),
-    ("request", _l("Demande de relogement (offre d'un bailleur)")),
-    ("direct", _l("Proposition directe de la coordination")),
-]
+# How a unit reached the household, in the committee's words (the pages' words).
+ORIGIN_ROWS = list(labels.PROPOSAL_ORIGIN.items())
 
 
 def _by_origin(data: _Data, periods: list[Period], quarter: Quarter) -> Table:
@@ -831,7 +827,7 @@ def _by_origin(data: _Data, periods: list[Period], quarter: Quarter) -> Table:
               note=str(_l("Une proposition issue d'un rapprochement compte à la diffusion de son rapprochement, "
                           "les autres à leur création ; un bail, à sa signature. Dans le département du "
                           "logement.")))
-    made = [Counter(origin for at, origin, _dep in data.made if p.contains(at)) for p in periods]
+    made = [Counter(origin for at, origin, *_rest in data.made if p.contains(at)) for p in periods]
     leased = [Counter(d.origin for d in data.decisions
                       if d.step == "lease" and d.outcome == "accept" and p.contains(d.at)) for p in periods]
     for measure, counts, measure_label in [("proposals", made, _l("Propositions faites")),
@@ -919,7 +915,7 @@ def _by_landlord(data: _Data, p: Period) -> Table:
     for u in data.units:
         if p.contains(u.published_at):
             stats[u.landlord_id][0] += 1
-    for at, _h, _d, landlord_id in data.releases:
+    for at, _origin, _dep, _h, landlord_id in data.made:
         if p.contains(at):
             stats[landlord_id][1] += 1
     for d in data.decisions:

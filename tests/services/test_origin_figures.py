@@ -211,3 +211,22 @@ def test_the_committee_page_and_the_csv_show_the_table(client, db, member):
     assert ours[("Propositions faites — Demande de relogement (offre d'un bailleur)", "T4 2026")] == "< 5"
     assert ours[("Baux signés — total", "T4 2026")] == "6"
     assert not {"1", "2", "3", "4"} & set(ours.values())
+
+
+def test_every_origin_counts_as_a_proposal_sent_and_a_first_proposal(db):
+    """'Propositions envoyées', the households proposed, the landlords' proposals and the delay
+    to a first proposal count the offer board's and the coordinator's proposals too, not only
+    the runs' (issue 15: the committee counts every way in)."""
+    build(db)
+    figures = stats.compute(db, Q4, ["59"])
+    made = values(figures.table("by_origin"), "proposals:total")
+    assert values(figures.table("decisions"), "sent") == made == [13, 3, 17]
+    # Every proposal of build() goes to a household of its own: each is a first proposal.
+    assert values(figures.table("headline"), "proposed") == made
+    by_landlord = figures.table("by_landlord")
+    assert sum(r.cells[1].value for r in by_landlord.rows if not r.is_total) == 13
+    assert values(figures.table("delays"), "first_proposal_at:2026-Q4")[0] == 13
+    # In 62 the direct matches alone.
+    t62 = stats.compute(db, Q4, ["62"])
+    assert values(t62.table("decisions"), "sent") == [3, 0, 3]
+    assert values(t62.table("headline"), "proposed") == [3, 0, 3]

@@ -87,3 +87,36 @@ def test_another_territory_s_coordinator_sees_none_of_them(client, db, login_as,
     r = client.post("/coordination/proposition-directe",
                     data={"household": household.public_id, "unit": fine.public_id, "reason": "Danger immédiat"})
     assert r.status_code == 422 and db.scalar(sa.select(sa.func.count()).select_from(Proposal)) == 0
+
+
+def test_the_coordinator_lists_her_territory_s_direct_matches_and_each_side_reads_the_origin(
+        client, db, login_as, world):
+    referent, household, fine, _inside, coordinator = world
+    login_as(coordinator)
+    assert "Aucune proposition directe pour le moment" in text(client.get("/coordination/proposition-directe"))
+    client.post("/coordination/proposition-directe",
+                data={"household": household.public_id, "unit": fine.public_id, "reason": "Sortie d'hébergement"})
+    proposal = db.scalar(sa.select(Proposal))
+    listed = text(client.get("/coordination/proposition-directe")).split("Propositions directes de votre territoire")[1]
+    assert f"{proposal.created_at.year}-{proposal.id:04d}" in listed
+    assert "SF-DIRECT" in listed and "LILLE-1" in listed and "Sortie d'hébergement" in listed
+    assert "En attente de la réponse du ménage" in listed
+    # Another territory's coordinator does not see it.
+    client.post("/deconnexion")
+    login_as(factories.create_user(db, "coordinator", organisation=factories.create_organisation(
+        db, "coordinator", departments=["13"])))
+    db.commit()
+    other = text(client.get("/coordination/proposition-directe"))
+    assert "SF-DIRECT" not in other and "Aucune proposition directe" in other
+    # The referent reads how the unit reached her, in the list and on the proposal.
+    client.post("/deconnexion")
+    login_as(referent)
+    assert "Proposition directe de la coordination" in text(client.get("/association/propositions"))
+    detail = text(client.get(f"/association/propositions/{proposal.public_id}"))
+    assert "Voie d'accès : Proposition directe de la coordination." in detail
+    # The landlord's commission reads it too (and nothing that locates her).
+    client.post("/deconnexion")
+    login_as(factories.create_user(db, "landlord", organisation=fine.landlord))
+    page = text(client.get(f"/bailleur/propositions/{proposal.public_id}"))
+    assert "Voie d'accès : Proposition directe de la coordination." in page
+    assert "59512" not in page and "Sortie d'hébergement" not in page

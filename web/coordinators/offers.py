@@ -79,4 +79,6 @@ def direct_match() -> Any:
                         ref=worklists.reference(proposal)), "success")
                 return redirect(url_for(".direct_match"), 303)
     status = 422 if form.is_submitted() else 200
-    return render_template("coordinators/direct_match.html", form=form, errors=errors), status
+    made = svc.direct_matches(get_session(), current_user)
+    return render_template("coordinators/direct_match.html", form=form, errors=errors, made=made,
+                           describe=communes.describe, shown=svc.DIRECT_MATCHES_SHOWN), status
