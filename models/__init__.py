@@ -9,7 +9,7 @@ from models.base import Base, utcnow
 from models.ceilings import IncomeCeiling
 from models.committee import FollowUpAction, ReviewNote, SnapshotSolve
 from models.conventions import Commitment, Convention, QuarterSnapshot, TrainingRecord
-from models.followup import Checkpoint, Referral
+from models.followup import Checkpoint, Referral, Transfer
 from models.housing import Household, Unit
 from models.leases import Lease, ProposalMessage
 from models.notifications import Notification, OutboxEmail
@@ -43,6 +43,7 @@ __all__ = [
     "ReviewNote",
     "SnapshotSolve",
     "TrainingRecord",
+    "Transfer",
     "Unit",
     "UnitPhoto",
     "User",

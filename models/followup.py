@@ -33,6 +33,10 @@ CHECKPOINT_OUTCOMES = ("none", "support_in_place", "support_ended", "rent_arrear
                        "tenancy_incident", "transfer_needed", "moved_by_choice", "lost_contact")
 
 
+# Why a rehoused household must move again at once (coded: no free text, no place).
+TRANSFER_REASONS = ("safety_incident", "aggressor_found", "threats", "other")
+
+
 class Referral(Base):
     """A landlord's staff refers one of its tenants in danger to an association."""
 
@@ -116,3 +120,32 @@ class Checkpoint(Base):
     proposal: so.Mapped[Proposal] = so.relationship()
     household: so.Mapped[Household] = so.relationship()
     association: so.Mapped[Organisation] = so.relationship()
+
+
+class Transfer(Base):
+    """An urgent transfer: a rehoused household whose safety there is lost is active again.
+
+    The lease it leaves is `from_proposal` (now `transferred`); its department is kept in
+    clear for the committee's count (the unit's, as for every lease). Erased with her file."""
+
+    __tablename__ = "transfers"
+    __table_args__ = (
+        sa.CheckConstraint(_in("reason", TRANSFER_REASONS), name="reason"),
+        sa.Index("ix_transfers_department_created", "department", "created_at"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    public_id: so.Mapped[str] = so.mapped_column(
+        sa.String(32), unique=True, default=lambda: new_public_id("T-"))
+    household_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("households.id", ondelete="CASCADE"),
+                                                    index=True)
+    from_proposal_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("proposals.id", ondelete="SET NULL"))
+    association_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("organisations.id", ondelete="RESTRICT"))
+    department: so.Mapped[str] = so.mapped_column(sa.String(3))
+    reason: so.Mapped[str] = so.mapped_column(sa.String(32))
+    created_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    household: so.Mapped[Household] = so.relationship()
+    from_proposal: so.Mapped[Proposal | None] = so.relationship()

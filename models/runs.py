@@ -26,6 +26,7 @@ PROPOSAL_STATUSES = (
     "commission_accepted",  # the best-ranked retained candidate: the lease is hers, the unit promised
     "commission_refused",
     "leased",  # the lease is signed
+    "transferred",  # she had to leave that home: an urgent transfer reopened her file (services.transfers)
     "cancelled",  # the unit went to another candidate or was withdrawn
 )
 # A unit (or a household) is promised to at most one proposal in these statuses.

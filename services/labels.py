@@ -21,6 +21,7 @@ PROPOSAL_STATUS = {
     "commission_accepted": _l("Retenue par la commission, bail à signer"),
     "commission_refused": _l("Refusée par la commission"),
     "leased": _l("Bail signé"),
+    "transferred": _l("Logement quitté : mutation urgente"),
     "cancelled": _l("Annulée"),
 }
 HOUSEHOLD_DECLINE = {

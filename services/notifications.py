@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 
 # The page each kind of organisation reads its proposals on.
-PROPOSALS_PATH = {"association": "/association/propositions", "landlord": "/bailleur/propositions"}
+PROPOSALS_PATH = {"association": "/association/propositions", "landlord": "/bailleur/propositions",
+                  "coordinator": "/coordination/"}
 
 # Every e-mail the platform can send. Nothing else is ever put in a subject or a body.
 EMAILS: dict[str, tuple[Any, Any]] = {
@@ -51,6 +52,13 @@ EMAILS: dict[str, tuple[Any, Any]] = {
         _l("Bonjour,\n\nUne proposition attend votre réponse ou celle de votre commission sur "
            "Passerelle :\n%(link)s\n\nCe message ne contient volontairement aucune information sur "
            "le logement ni sur le ménage.\n\nPasserelle"),
+    ),
+    # A rehoused woman must move again at once (services.transfers): the coordination is told.
+    "transfer": (
+        _l("Mutation urgente demandée sur Passerelle"),
+        _l("Bonjour,\n\nUne association a rouvert le dossier d'un ménage relogé pour une mutation "
+           "urgente, en urgence immédiate :\n%(link)s\n\nCe message ne contient volontairement aucune "
+           "information sur le logement ni sur le ménage.\n\nPasserelle"),
     ),
 }
 

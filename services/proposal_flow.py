@@ -117,6 +117,8 @@ TRANSITIONS: tuple[Transition, ...] = tuple(
             action="proposal.lease_offer")
     + _each(PROPOSAL, ["commission_accepted"], "lease", "leased", ("landlord",),
             step="lease", outcome="accept", action="proposal.lease")
+    # Her safety in that home is lost: an urgent transfer reopens her file (services.transfers).
+    + _each(PROPOSAL, ["leased"], "transfer", "transferred", ("association",), action="proposal.transfer")
     + _each(PROPOSAL, ["commission_accepted", "commission_ranked"], "lease_decline", "cancelled",
             ("landlord",), step="lease", outcome="decline", action="proposal.cancel")
     # Can no longer be honoured (the unit or the household was taken, withdrawn, or an edit

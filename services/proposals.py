@@ -60,6 +60,7 @@ ACTION_LABELS = {
     "proposal.lease": _l("Bail signé"),
     "proposal.expire": _l("Délai de réponse dépassé : proposition expirée"),
     "proposal.cancel": _l("Proposition annulée"),
+    "proposal.transfer": _l("Mutation urgente : elle quitte ce logement, son dossier est rouvert"),
 }
 ROLE_LABELS = {
     "landlord": _l("bailleur"),

@@ -24,7 +24,9 @@ Which event puts a household, a proposal or a unit in a period
       "by_origin" table splits them by origin, and a household is *proposed* in the period
       of her first one (the delay to a first proposal starts there);
     - decisions (acceptances, refusals, their reasons): ``Decision.decided_at``;
-    - housed, unit allocated: the ``lease`` decision accepted (``decided_at``);
+    - housed: her first ``lease`` decision accepted (``decided_at``; an urgent transfer and a
+      later lease move no published figure); unit allocated: every such decision;
+    - urgent transfer: ``Transfer.created_at``, in the department of the home she left;
     - unit published: ``Unit.published_at``.
 
 Persons
@@ -87,7 +89,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
-from models import Checkpoint, Decision, Household, MatchRun, Organisation, Proposal, Referral, Unit
+from models import Checkpoint, Decision, Household, MatchRun, Organisation, Proposal, Referral, Transfer, Unit
 from models.runs import COMMISSION_REFUSAL_REASONS, HOUSEHOLD_DECLINE_REASONS
 from services import labels
 from services.errors import ValidationError
@@ -547,8 +549,10 @@ class _Data:
             self.decisions.append(_Dec(step, outcome, reason, at, dep, landlord_id, assoc_id, hid, in_qpv,
                                        origin))
             if step == "lease" and outcome == "accept":
+                # Her first lease: she is housed once, so that an urgent transfer and a second
+                # lease later move none of the figures already published.
                 prev = lease_unit_dept.get(hid)
-                if prev is None or at > prev[0]:
+                if prev is None or at < prev[0]:
                     lease_unit_dept[hid] = (at, dep)
         for hid, (at, dep) in lease_unit_dept.items():
             h = households.get(hid)
@@ -578,6 +582,10 @@ class _Data:
         referred = set(session.scalars(sa.select(Referral.household_id).where(Referral.household_id.is_not(None))))
         self.referred_leases = [(d.at, d.unit_department) for d in self.decisions
                                 if d.step == "lease" and d.outcome == "accept" and d.household_id in referred]
+        # Urgent transfers (issue 18), in the department of the home she had to leave.
+        self.transfers = session.execute(
+            sa.select(Transfer.created_at, Transfer.department).where(Transfer.department.in_(departments))
+        ).all()
         self.checkpoints = session.execute(
             sa.select(Checkpoint.months, Checkpoint.status, Checkpoint.recorded_at, Unit.department)
             .join(Proposal, Proposal.id == Checkpoint.proposal_id).join(Unit, Unit.id == Proposal.unit_id)
@@ -595,6 +603,7 @@ class _Data:
         part.referrals = [r for r in self.referrals if r.department == department]
         part.referred_leases = [r for r in self.referred_leases if r[1] == department]
         part.checkpoints = [c for c in self.checkpoints if c.department == department]
+        part.transfers = [t for t in self.transfers if t.department == department]
         return part
 
 
@@ -854,6 +863,7 @@ FOLLOWUP_ROWS = [
     ("checkpoints_difficulties", _l("Points de suivi : difficultés")),
     ("checkpoints_left", _l("Points de suivi : a quitté le logement")),
     ("housed_at_12_months", _l("Toujours logées au point de suivi à 12 mois")),
+    ("transfers", _l("Mutations urgentes (dossier rouvert après le relogement)")),
 ]
 
 
@@ -870,6 +880,7 @@ def _followup_counts(data: _Data, p: Period) -> dict[str, int]:
             c[f"checkpoints_{k.status}"] += 1
             if k.months == 12 and k.status != "left":
                 c["housed_at_12_months"] += 1
+    c["transfers"] = sum(1 for t in data.transfers if p.contains(t.created_at))
     return c
 
 
@@ -879,7 +890,7 @@ def _followup(data: _Data, periods: list[Period], quarter: Quarter) -> Table:
     t = Table("followup", str(_l("Orientations des bailleurs et suivi après le bail")), [p.label for p in periods],
               row_header=str(_l("Indicateur")),
               note=str(_l("Une orientation compte dans le département de son logement actuel, un point de suivi "
-                          "dans celui du logement où elle a été relogée.")))
+                          "et une mutation urgente dans celui du logement où elle a été relogée.")))
     for key, label in FOLLOWUP_ROWS:
         r = t.add(label, [c[key] for c in counts], key=key)
         _time_groups(t, r, quarter)

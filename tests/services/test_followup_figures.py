@@ -42,6 +42,7 @@ def test_the_quarter_counts_referrals_what_became_of_them_and_the_follow_up(db, 
     assert this_quarter == {
         "referrals_received": 7, "referrals_accepted": 6, "referrals_declined": 1, "referrals_rehoused": 5,
         "checkpoints_fine": 4, "checkpoints_difficulties": 0, "checkpoints_left": 1, "housed_at_12_months": 4,
+        "transfers": 0,
     }
     # Nothing of the previous quarter; the year to date holds the quarter.
     assert {row.cells[1].value for row in raw.rows} == {0}

@@ -44,7 +44,8 @@ def test_terminal_statuses_have_no_exit():
     terminal = {kind: {s for s in statuses if not flow.exits(kind, s)}
                 for kind, statuses in ((flow.PROPOSAL, PROPOSAL_STATUSES), (flow.UNIT, UNIT_STATUSES))}
     assert terminal == {
-        flow.PROPOSAL: {"dropped", "household_declined", "expired", "commission_refused", "leased", "cancelled"},
+        flow.PROPOSAL: {"dropped", "household_declined", "expired", "commission_refused", "transferred",
+                        "cancelled"},
         flow.UNIT: {"allocated"},
     }
     for kind, statuses in terminal.items():
@@ -85,6 +86,8 @@ OTHER_STATUSES = {
     ("services/proposals.py", "household"),
     ("services/runs.py", "run"),  # a match run's
     ("services/stats.py", "cell"),
+    ("services/transfers.py", "checkpoint"),  # a follow-up checkpoint's (due, fine, difficulties, left)
+    ("services/transfers.py", "household"),  # an urgent transfer reopens her file
     ("services/stats.py", "table.cell(victim)"),
     ("services/whatif.py", "under_cell"),
 }

@@ -18,10 +18,11 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from models import Household
+from models.followup import TRANSFER_REASONS
 from models.housing import HOUSEHOLD_STATUSES, PRIORITY_CATEGORIES
 from services import households as svc
-from services import territory
-from services.errors import ServiceError
+from services import territory, transfers
+from services.errors import ServiceError, ValidationError
 from web.api.auth import api_user, requires
 from web.api.common import PageArgs, page_of
 from web.config import public_url
@@ -98,6 +99,12 @@ class CoordinatorHouseholdSchema(HouseholdSchema):
 
 class ActivationSchema(Schema):
     consent_recorded_on = fields.Date(metadata={"description": "when she agreed to be matched"})
+
+
+class TransferSchema(Schema):
+    reason = fields.String(required=True, metadata={
+        "enum": list(TRANSFER_REASONS),
+        "description": "Why she must move again at once (coded, no free text)"})
 
 
 class HouseholdListArgs(PageArgs):
@@ -227,5 +234,27 @@ class Withdrawal(MethodView):
         """Withdraw a household's request from matching"""
         household = _own(public_id)
         svc.withdraw_household(get_session(), household, actor=api_user(), base_url=public_url())
+        get_session().commit()
+        return household
+
+
+@blp.route("/households/<string:public_id>/transfer")
+class Transfer(MethodView):
+    @requires("association")
+    @blp.doc(**_body_doc(TransferSchema))
+    @blp.response(200, HouseholdSchema)
+    def post(self, public_id: str) -> Household:
+        """Urgent transfer: reopen a rehoused household's file, the home she leaves added to her
+        exclusion zones, at the highest urgency (`reason`: safety_incident, aggressor_found,
+        threats, other); 409 if she is not rehoused through the platform"""
+        body = _json_body()
+        if not isinstance(body, dict):
+            raise ValidationError(_l("Un objet JSON est attendu."), field="_schema")
+        for key in body:
+            if key != "reason":
+                raise ValidationError(_l("Champ inconnu."), field=str(key))
+        household = _own(public_id)
+        transfers.transfer(get_session(), api_user(), household.public_id, reason=str(body.get("reason", "")),
+                           base_url=public_url())
         get_session().commit()
         return household

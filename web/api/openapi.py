@@ -41,6 +41,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("households.HouseholdItem", "delete"): "eraseHousehold",
     ("households.Activation", "post"): "activateHousehold",
     ("households.Withdrawal", "post"): "withdrawHousehold",
+    ("households.Transfer", "post"): "transferHousehold",
     ("proposals.Proposals", "get"): "listProposals",
     ("proposals.ProposalById", "get"): "getProposal",
     ("proposals.decision", "post"): "decideProposal",

@@ -27,11 +27,12 @@ from models import Household
 from models.housing import HOUSEHOLD_STATUSES
 from services import households as svc
 from services import policy as policies
-from services import proposals, worklists
+from services import proposals, transfers, worklists
 from services.errors import Conflict, ValidationError
 from web.associations import bp
 from web.associations.forms import HouseholdForm
 from web.associations.offers import RequestForm, requests_of
+from web.associations.transfers import TransferForm
 from web.config import public_url
 from web.db import get_session
 from web.formatting import composition
@@ -217,7 +218,9 @@ def _detail(item: Household, activation: ActivationForm, code: int) -> Any:
                            activation=activation, confirm=ConfirmForm(), history=history,
                            open_proposals=len(proposals.cancellable(db, household=item)),
                            request_form=RequestForm(formdata=None), requests=requests_of(item),
-                           **_helpers()), code
+                           transfer_form=TransferForm(formdata=None), transfer_labels=transfers.REASON_LABELS,
+                           radius_km=transfers.TRANSFER_ZONE_RADIUS_KM,
+                           transfers=transfers.transfers_of(db, item), **_helpers()), code
 
 
 @bp.route("/menages/<public_id>/modifier", methods=["GET", "POST"])
