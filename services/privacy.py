@@ -13,11 +13,15 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from models import AuditEvent, Decision, Household, Proposal, User, utcnow
-from services import audit
+from models import AuditEvent, Checkpoint, Convention, Decision, Household, Proposal, Unit, User, utcnow
+from services import audit, clock
 
 # A household closed (withdrawn or housed) for longer than this is erased by `passerelle purge`.
 DEFAULT_PURGE_AFTER_MONTHS = 12
+# Retention per purpose (issue 18): a rehoused household's file is kept for her follow-up
+# while a checkpoint is still due (at most this many months past its due date), and while a
+# convention that covers her rehousing (its department, the lease inside its span) lasts.
+DEFAULT_FOLLOWUP_GRACE_MONTHS = 3
 CLOSED_STATUSES = ("withdrawn", "housed")
 EXPORT_FORMAT = "passerelle.household-export/1"
 
@@ -103,20 +107,53 @@ def purge_cutoff(months: int, now: dt.datetime | None = None) -> dt.datetime:
     return now.replace(year=year, month=month, day=min(now.day, last_day))
 
 
-def households_to_purge(session: so.Session, months: int, now: dt.datetime | None = None) -> list[Household]:
-    """Households closed (withdrawn or housed) before the cutoff."""
+def households_to_purge(session: so.Session, months: int, now: dt.datetime | None = None, *,
+                        followup_grace_months: int = DEFAULT_FOLLOWUP_GRACE_MONTHS) -> list[Household]:
+    """Households closed (withdrawn or housed) before the cutoff, less those kept for their
+    follow-up (`kept_for_followup`)."""
     cutoff = purge_cutoff(months, now)
-    return list(session.scalars(
+    closed = list(session.scalars(
         sa.select(Household)
         .where(Household.status.in_(CLOSED_STATUSES), Household.closed_at.is_not(None),
                Household.closed_at < cutoff)
         .order_by(Household.id)
     ))
+    kept = kept_for_followup(session, [h.id for h in closed if h.status == "housed"], now,
+                             grace_months=followup_grace_months)
+    return [h for h in closed if h.id not in kept]
+
+
+def kept_for_followup(session: so.Session, household_ids: list[int], now: dt.datetime | None = None, *,
+                      grace_months: int = DEFAULT_FOLLOWUP_GRACE_MONTHS) -> set[int]:
+    """Of these rehoused households, those whose file the follow-up still needs: a checkpoint
+    still due and not more than `grace_months` late, or a convention in force that covers her
+    lease (the unit's department among its departments, the lease inside its span)."""
+    if not household_ids:
+        return set()
+    now = now or utcnow()
+    today = now.astimezone(clock.PARIS).date()
+    late_limit = purge_cutoff(grace_months, now).astimezone(clock.PARIS).date()
+    kept = set(session.scalars(sa.select(Checkpoint.household_id).where(
+        Checkpoint.household_id.in_(household_ids), Checkpoint.status == "due", Checkpoint.due_on >= late_limit)))
+    conventions = session.execute(sa.select(Convention.departments, Convention.starts_on, Convention.ends_on)
+                                  .where(Convention.ends_on > today)).all()
+    if conventions:
+        leases = session.execute(
+            sa.select(Proposal.household_id, Unit.department, Decision.decided_at)
+            .join(Decision, Decision.proposal_id == Proposal.id).join(Unit, Unit.id == Proposal.unit_id)
+            .where(Proposal.household_id.in_(household_ids), Decision.step == "lease", Decision.outcome == "accept"))
+        for household_id, department, decided_at in leases:
+            day = decided_at.astimezone(clock.PARIS).date()
+            if any(department in (deps or []) and starts <= day < ends for deps, starts, ends in conventions):
+                kept.add(household_id)
+    return kept
 
 
 def purge(session: so.Session, months: int = DEFAULT_PURGE_AFTER_MONTHS,
-          now: dt.datetime | None = None) -> list[str]:
-    """Erase households closed for more than `months`, with their proposals and decisions.
+          now: dt.datetime | None = None, *,
+          followup_grace_months: int = DEFAULT_FOLLOWUP_GRACE_MONTHS) -> list[str]:
+    """Erase households closed for more than `months`, with their proposals and decisions,
+    except a rehoused household's file while her follow-up needs it (`kept_for_followup`).
 
     Returns the public ids erased. Each erasure leaves one audit row (`household.purge`),
     which names no one.
@@ -124,7 +161,7 @@ def purge(session: so.Session, months: int = DEFAULT_PURGE_AFTER_MONTHS,
     if months < 1:
         raise ValueError("months must be at least 1")
     erased = []
-    for household in households_to_purge(session, months, now):
+    for household in households_to_purge(session, months, now, followup_grace_months=followup_grace_months):
         public_id = household.public_id
         # Proposals and their decisions go too (ON DELETE CASCADE), deleted explicitly so that
         # SQLite without foreign keys and the ORM's identity map agree.

@@ -71,17 +71,21 @@ def _explain(found: Any) -> str:
 @click.option("--dry-run", is_flag=True, help="Only count what would be erased.")
 @with_appcontext
 def purge(older_than_months: int | None, dry_run: bool) -> None:
-    """Erase households closed for too long, with their proposals; the audit trail stays."""
+    """Erase households closed for too long, with their proposals; the audit trail stays.
+
+    A rehoused household's file stays while her follow-up needs it (a checkpoint due, a
+    convention covering her rehousing: FOLLOWUP_GRACE_MONTHS, services.privacy)."""
     from services import privacy
 
     months = older_than_months or int(current_app.config.get("PURGE_AFTER_MONTHS")
                                       or privacy.DEFAULT_PURGE_AFTER_MONTHS)
+    grace = int(current_app.config.get("FOLLOWUP_GRACE_MONTHS") or privacy.DEFAULT_FOLLOWUP_GRACE_MONTHS)
     db = get_session()
     if dry_run:
-        count = len(privacy.households_to_purge(db, months))
+        count = len(privacy.households_to_purge(db, months, followup_grace_months=grace))
         click.echo(f"{count} household(s) closed for more than {months} months would be erased.")
         return
-    erased = privacy.purge(db, months)
+    erased = privacy.purge(db, months, followup_grace_months=grace)
     db.commit()
     click.echo(f"{len(erased)} household(s) closed for more than {months} months erased.")
 

@@ -48,6 +48,9 @@ DEFAULTS: dict[str, Any] = {
     # No OPENAPI_SWAGGER_UI_PATH: flask-smorest's own page has an inline script, which the CSP
     # blocks; /api/v1/docs is served by web.api.docs from vendored files instead.
     "PURGE_AFTER_MONTHS": 12,
+    # A rehoused household's file is kept while a follow-up checkpoint is due, at most this
+    # many months late, and while a convention covering her rehousing lasts (services.privacy).
+    "FOLLOWUP_GRACE_MONTHS": 3,
     "QUARTER_FREEZE_AFTER_DAYS": 15,  # a quarter is closed (its figures frozen) this many days after its end
     "JOBS_IMMEDIATE": False,  # run background jobs synchronously (tests)
     # The site's address, e.g. https://passerelle.example.org: every link in an e-mail starts with

@@ -142,7 +142,8 @@ def _register_periodic(app: Flask, jobs: Jobs) -> None:
             db = app.extensions["db"].sessionmaker()
             try:
                 months = int(app.config.get("PURGE_AFTER_MONTHS") or privacy.DEFAULT_PURGE_AFTER_MONTHS)
-                erased = privacy.purge(db, months)
+                grace = int(app.config.get("FOLLOWUP_GRACE_MONTHS") or privacy.DEFAULT_FOLLOWUP_GRACE_MONTHS)
+                erased = privacy.purge(db, months, followup_grace_months=grace)
                 db.commit()
                 log.info("retention: %d household(s) erased", len(erased))
             finally:

@@ -90,3 +90,67 @@ def test_purge_command(cli_db, monkeypatch):
 def test_purge_refuses_a_bad_duration(cli_db, months):
     r = CliRunner().invoke(main, ["purge", "--older-than-months", months])
     assert r.exit_code == 2
+
+
+# --- Retention per purpose (issue 18): the follow-up after the lease ----------------------
+
+
+def _rehoused(db, months_ago: float, department: str = "59"):  # type: ignore[no-untyped-def]
+    """A household housed `months_ago` through a lease, with its three checkpoints due."""
+    from models import Checkpoint
+
+    leased_at = NOW - dt.timedelta(days=30.5 * months_ago)
+    household = _closed(db, months_ago, "housed")
+    unit = factories.create_unit(db, department=department, commune="59350" if department == "59" else "62041")
+    proposal = factories.create_proposal(db, unit=unit, household=household, status="leased")
+    db.add(Decision(proposal=proposal, step="lease", outcome="accept", decided_at=leased_at))
+    lease_on = leased_at.date()
+    for months, due_days in ((3, 91), (6, 183), (12, 365)):
+        db.add(Checkpoint(proposal=proposal, household=household, association_id=household.association_id,
+                          months=months, lease_on=lease_on, due_on=lease_on + dt.timedelta(days=due_days)))
+    db.flush()
+    return household
+
+
+def _record_all(db, household):  # type: ignore[no-untyped-def]
+    from models import Checkpoint
+
+    for c in db.scalars(sa.select(Checkpoint).where(Checkpoint.household_id == household.id)):
+        c.status, c.outcome, c.recorded_at = "fine", "none", NOW
+    db.flush()
+
+
+def test_a_rehoused_household_is_kept_while_a_checkpoint_is_due_then_erased(db):
+    # Housed 13 months ago: closed long enough, but her 12-month checkpoint (due a month ago)
+    # is still to record: the follow-up needs her file.
+    household = _rehoused(db, 13)
+    assert privacy.purge(db, 12, now=NOW) == []
+    # Recorded: nothing keeps her file any more.
+    _record_all(db, household)
+    assert privacy.purge(db, 12, now=NOW) == [household.public_id]
+
+
+def test_a_checkpoint_left_unrecorded_keeps_her_file_only_for_the_grace_months(db):
+    # Housed 16 months ago: the 12-month checkpoint is 4 months late, past the 3 months of grace.
+    late = _rehoused(db, 16)
+    within = _rehoused(db, 14)  # 2 months late: kept
+    assert privacy.purge(db, 12, now=NOW) == [late.public_id]
+    assert privacy.purge(db, 12, now=NOW, followup_grace_months=1) == [within.public_id]
+
+
+def test_a_convention_in_force_keeps_the_files_of_the_rehousings_it_covers(db):
+    from models import Convention
+
+    covered = _rehoused(db, 14)
+    elsewhere = _rehoused(db, 14, department="62")
+    before = _rehoused(db, 30)
+    for h in (covered, elsewhere, before):
+        _record_all(db, h)
+    db.add(Convention(title="Pass'Logement Nord 2025-2027", parties=["AR Hlm", "FNSF"], funders=[],
+                      departments=["59"], starts_on=dt.date(2025, 1, 1), ends_on=dt.date(2027, 1, 1)))
+    db.flush()
+    # Her lease (14 months ago, in 59) lies in the convention, which lasts: kept. The one in 62
+    # and the one before the convention began go.
+    assert set(privacy.purge(db, 12, now=NOW)) == {elsewhere.public_id, before.public_id}
+    # Once the convention has ended, she goes too.
+    assert privacy.purge(db, 12, now=dt.datetime(2027, 1, 2, tzinfo=dt.UTC)) == [covered.public_id]
