@@ -1,10 +1,11 @@
-"""What every API list shares: paging arguments and the `{"items": [...], ...}` envelope."""
+"""What every API list shares: paging arguments and the `{"items": [...], ...}` envelope;
+and the strict base of request bodies."""
 
 from __future__ import annotations
 
 from functools import cache
 
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from services.paging import MAX_PAGE, MAX_PER_PAGE
 
@@ -30,3 +31,16 @@ def page_of(item_schema: type[Schema]) -> type[Schema]:
         },
         name=name,
     )
+
+
+def list_of(item_schema: type[Schema], name: str) -> type[Schema]:
+    """The schema of an unpaged list, `{"items": [...]}` (contract: api.md), documented as such
+    so that clients and the fuzzer read the answer the API really gives."""
+    return Schema.from_dict({"items": fields.List(fields.Nested(item_schema), required=True)}, name=name)
+
+
+class StrictSchema(Schema):
+    """A request body: an unknown field is refused (422), never ignored."""
+
+    class Meta:
+        unknown = RAISE

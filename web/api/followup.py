@@ -13,13 +13,14 @@ from flask import Response, jsonify, request
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
 
 from models.followup import CHECKPOINT_OUTCOMES, REFERRAL_DECLINE_REASONS
 from services import followup as svc
 from services.errors import ValidationError
 from web.api.auth import api_user, requires
+from web.api.common import StrictSchema, list_of
 from web.db import get_session
 
 blp = Blueprint("followup", __name__, description="Referrals by landlords' staff, follow-up after the lease")
@@ -59,18 +60,11 @@ class CheckpointSchema(Schema):
     household = fields.Dict(metadata={"description": "`{id, reference}`"})
 
 
-ReferralListSchema = Schema.from_dict({"items": fields.List(fields.Nested(ReferralSchema), required=True)},
-                                      name="ReferralList")
-CheckpointListSchema = Schema.from_dict({"items": fields.List(fields.Nested(CheckpointSchema), required=True)},
-                                        name="CheckpointList")
+ReferralListSchema = list_of(ReferralSchema, "ReferralList")
+CheckpointListSchema = list_of(CheckpointSchema, "CheckpointList")
 
 
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-class ReferralArgs(_Strict):
+class ReferralArgs(StrictSchema):
     association = fields.String(required=True, metadata={"description": "The association's code"})
     landlord_reference = fields.String(required=True, validate=validate.Length(min=1, max=80))
     department = fields.String(required=True)
@@ -82,16 +76,16 @@ class ReferralArgs(_Strict):
     message = fields.String(load_default=None, allow_none=True)
 
 
-class AcceptArgs(_Strict):
+class AcceptArgs(StrictSchema):
     reference = fields.String(required=True, validate=validate.Length(min=1, max=80),
                               metadata={"description": "The association's own reference for the new file"})
 
 
-class DeclineArgs(_Strict):
+class DeclineArgs(StrictSchema):
     reason = fields.String(required=True, validate=validate.OneOf(REFERRAL_DECLINE_REASONS))
 
 
-class CheckpointArgs(_Strict):
+class CheckpointArgs(StrictSchema):
     status = fields.String(required=True, validate=validate.OneOf(svc.RECORDED_STATUSES))
     outcome = fields.String(required=True, validate=validate.OneOf(CHECKPOINT_OUTCOMES))
 

@@ -10,7 +10,7 @@ from flask import Response, jsonify, request
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
 
 from models import Proposal, User
@@ -18,6 +18,7 @@ from services import offers as svc
 from services import photos
 from services.errors import ValidationError
 from web.api.auth import api_user, requires
+from web.api.common import StrictSchema, list_of
 from web.api.proposals import AssociationProposalSchema, LandlordProposalSchema
 from web.api.proposals import view as proposal_view
 from web.db import get_session
@@ -86,34 +87,26 @@ class RequestSchema(Schema):
         "description": "`{id, reference}`: for the association that posted it only, never for a landlord"})
 
 
-# Lists answer `{"items": [...]}` (contract: api.md); documented as such so clients and the
-# fuzzer read the answer the API really gives.
-OfferListSchema = Schema.from_dict({"items": fields.List(fields.Nested(OfferSchema), required=True)},
-                                   name="OfferList")
-RequestListSchema = Schema.from_dict({"items": fields.List(fields.Nested(RequestSchema), required=True)},
-                                     name="RequestList")
+# Lists answer `{"items": [...]}` (web.api.common.list_of).
+OfferListSchema = list_of(OfferSchema, "OfferList")
+RequestListSchema = list_of(RequestSchema, "RequestList")
 
 
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-class CandidacyArgs(_Strict):
+class CandidacyArgs(StrictSchema):
     unit = fields.String(required=True)
     household = fields.String(required=True)
 
 
-class RequestArgs(_Strict):
+class RequestArgs(StrictSchema):
     household = fields.String(required=True)
     message = fields.String(load_default=None, allow_none=True)
 
 
-class RequestOfferArgs(_Strict):
+class RequestOfferArgs(StrictSchema):
     unit = fields.String(required=True)
 
 
-class DirectArgs(_Strict):
+class DirectArgs(StrictSchema):
     unit = fields.String(required=True)
     household = fields.String(required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
