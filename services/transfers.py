@@ -41,6 +41,7 @@ REASON_LABELS = {
     "other": _l("Autre danger"),
 }
 COORDINATION_LINK = "/coordination/"
+NOT_REHOUSED = _l("Une mutation urgente ne se demande que pour un ménage relogé par la plateforme.")
 
 
 def zones_around(unit: Any, radius_km: float = TRANSFER_ZONE_RADIUS_KM) -> list[dict[str, Any]]:
@@ -72,12 +73,14 @@ def transfer(session: so.Session, user: User, household_id: str, *, reason: str,
     household = households_svc.get_household(session, household_id, association=user.organisation)
     if reason not in TRANSFER_REASONS:
         raise ValidationError(_l("Choisissez le motif de la mutation."), field="reason")
-    proposal_flow.lock_parties(session, *_parties(session, household))
-    session.refresh(household, ["status"])
     lease = current_lease(session, household)
-    if household.status != "housed" or lease is None:
-        raise Conflict(_l("Une mutation urgente ne se demande que pour un ménage relogé par la plateforme."),
-                       field="household")
+    if lease is None or household.status != "housed":
+        raise Conflict(NOT_REHOUSED, field="household")
+    # Her unit's row then hers, as every transition; `move` below refuses a lease that changed.
+    proposal_flow.lock_parties(session, lease.unit_id, household.id)
+    session.refresh(household, ["status"])
+    if household.status != "housed":
+        raise Conflict(NOT_REHOUSED, field="household")
     unit = lease.unit
     proposal_flow.move(session, lease, "transfer", actor=user)
     zones = list(household.exclusion_zones or [])
@@ -101,14 +104,6 @@ def transfer(session: so.Session, user: User, household_id: str, *, reason: str,
                                              "urgence immédiate.", id=household.public_id),
                            COORDINATION_LINK, email="transfer", base_url=base_url)
     return item
-
-
-def _parties(session: so.Session, household: Household) -> tuple[int, int]:
-    lease = current_lease(session, household)
-    if lease is None:
-        raise Conflict(_l("Une mutation urgente ne se demande que pour un ménage relogé par la plateforme."),
-                       field="household")
-    return lease.unit_id, household.id
 
 
 def _coordination(session: so.Session, department: str) -> list[Organisation]:
