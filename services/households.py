@@ -492,6 +492,23 @@ def _consistency(values: Mapping[str, Any], errors: _Errors) -> None:
     if values.get("status") not in (None, "draft", "withdrawn") and "consent_recorded_on" in values \
             and values["consent_recorded_on"] is None:
         errors.add("consent_recorded_on", _l("Une demande active garde la date de son consentement."))
+    if values.get("status") not in (None, "draft", "withdrawn"):
+        _shared_home_guard(values, errors)
+
+
+SHARED_HOME_NEEDS_ZONE = _l(
+    "Elle vit encore sous le même toit que l'auteur des violences : indiquez au moins une zone "
+    "d'exclusion (autour de son logement actuel) avant d'activer la demande.")
+
+
+def _shared_home_guard(values: Mapping[str, Any], errors: _Errors) -> None:
+    """An active file of a woman still living with the aggressor must exclude somewhere.
+
+    Without a zone the solver may propose a unit next door to the home she is leaving (the
+    platform stores no current address, so the zone is the only thing that keeps her away).
+    """
+    if "shared_home" in (values.get("priority_categories") or []) and not values.get("exclusion_zones"):
+        errors.add("exclusion_zones", SHARED_HOME_NEEDS_ZONE)
 
 
 def validate_household_fields(data: Any, *, partial: bool = False, text: bool = False,
@@ -602,6 +619,12 @@ def import_households(session: so.Session, association: Organisation, rows: Iter
             errors.add(f"rows[{i}].consent_recorded_on",
                        _l("Le consentement de la personne est nécessaire pour activer la demande : "
                           "indiquez la date à laquelle il a été recueilli."))
+        if activate:
+            guard = _Errors()
+            _shared_home_guard(values, guard)
+            for path, messages in guard.items():
+                for message in messages:
+                    errors.add(f"rows[{i}].{path}", message)
         cleaned.append(values)
     if errors:
         raise ValidationError(dict(errors))
@@ -661,6 +684,8 @@ def activate_household(session: so.Session, household: Household, *, actor: User
     if not errors and consent is None:
         errors.add("consent_recorded_on", _l("Le consentement de la personne est nécessaire pour activer la "
                                              "demande : indiquez la date à laquelle il a été recueilli."))
+    _shared_home_guard({"priority_categories": household.priority_categories,
+                        "exclusion_zones": household.exclusion_zones}, errors)
     if errors:
         raise ValidationError(dict(errors))
     if household.status not in ("draft", "withdrawn"):

@@ -460,3 +460,35 @@ def test_waiting_days(db, association):
     assert svc.waiting_days(household) == 42
     household.status = "withdrawn"
     assert svc.waiting_days(household) is None
+
+
+def test_a_shared_home_file_is_never_active_without_an_exclusion_zone(db, association, referent):
+    """She still lives with him: with no zone, a unit next door could be proposed to her."""
+    shared = valid(priority_categories=["violence", "shared_home"], exclusion_zones=[])
+    household = svc.create_household(db, association, shared, actor=referent)
+    assert household.status == "draft"  # a draft may wait for its zones
+    with pytest.raises(ValidationError) as info:
+        svc.activate_household(db, household, actor=referent, data={"consent_recorded_on": "2026-11-20"})
+    assert list(info.value.errors) == ["exclusion_zones"]
+    assert "zone d'exclusion" in str(info.value.errors["exclusion_zones"][0])
+    assert household.status == "draft"
+    # Nor can an active file lose its last zone while she shares the home.
+    other = factories.create_household(db, association=association,
+                                       priority_categories=["violence", "shared_home"])
+    with pytest.raises(ValidationError) as info:
+        svc.update_household(db, other, {"exclusion_zones": []}, actor=referent)
+    assert list(info.value.errors) == ["exclusion_zones"]
+    assert other.exclusion_zones  # unchanged
+    # Nor an import that activates its rows: every row or none, the faulty one named.
+    before = db.scalar(sa.select(sa.func.count()).select_from(Household))
+    with pytest.raises(ValidationError) as info:
+        svc.import_households(db, association, [valid(reference="DOS-A", consent_recorded_on="2026-11-20"),
+                                                dict(shared, reference="DOS-B", consent_recorded_on="2026-11-20")],
+                              actor=referent, activate=True)
+    assert list(info.value.errors) == ["rows[1].exclusion_zones"]
+    assert db.scalar(sa.select(sa.func.count()).select_from(Household)) == before
+    # With a zone around her current home, the file is activated.
+    svc.update_household(db, household, {"exclusion_zones": [{"lat": 50.63, "lon": 3.06, "radius_km": 5}]},
+                         actor=referent)
+    svc.activate_household(db, household, actor=referent, data={"consent_recorded_on": "2026-11-20"})
+    assert household.status == "active"

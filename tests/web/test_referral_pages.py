@@ -72,6 +72,15 @@ def test_a_referral_made_in_the_pages_is_taken_on_and_followed_after_the_lease(c
     assert "Cette orientation a déjà été traitée." in page(again) and "SF-0912" in page(again)
     assert db.scalar(sa.select(sa.func.count()).select_from(Household)) == 1  # no second file opened
 
+    # She still shares the home: the file cannot be activated before it says where she must
+    # never be housed.
+    consent = {"consent_recorded_on": dt.date.today().strftime("%d/%m/%Y")}
+    refused = client.post(f"/association/menages/{household.public_id}/activer", data=consent)
+    assert refused.status_code == 422 and "indiquez au moins une zone" in page(refused)
+    db.expire_all()
+    assert household.status == "draft"
+    household.exclusion_zones = [{"department": "80"}]
+    db.commit()
     # She completes the file and records the consent: the request is in matching.
     r = client.post(f"/association/menages/{household.public_id}/activer",
                     # The server's date (activation checks "not in the future" against it), not Paris's.
