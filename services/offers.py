@@ -81,10 +81,8 @@ class PairCheck:
 def policy_for(session: so.Session, department: str) -> dict[str, Any]:
     """The matching policy of the coordination team working in `department` (the defaults
     if there is none): the same policy its runs would apply to this unit."""
-    teams = session.scalars(sa.select(Organisation).where(Organisation.kind == "coordinator")
-                            .order_by(Organisation.id)).all()
-    team = next((t for t in teams if department in (t.departments or [])), None)
-    return runs.territory_policy(session, team)
+    teams = territory.teams_covering(session, [department])
+    return runs.territory_policy(session, teams[0] if teams else None)
 
 
 def _matching_policy(policy: Mapping[str, Any]) -> dict[str, Any]:

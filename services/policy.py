@@ -17,6 +17,7 @@ import sqlalchemy.orm as so
 import matching
 from models import Organisation
 from models.runs import TerritoryPolicy
+from services import territory
 
 DEFAULTS = matching.Policy()
 # The contract's policy keys a coordination team sets, with the solver's defaults.
@@ -39,13 +40,8 @@ def of_organisation(session: so.Session, organisation: Organisation | None) -> d
 
 def for_departments(session: so.Session, departments: Iterable[str]) -> dict[str, Any]:
     """The policy runs for these departments use: the coordination team's covering them, else defaults."""
-    wanted = set(departments)
-    if wanted:
-        for org in session.scalars(sa.select(Organisation).where(Organisation.kind == "coordinator")
-                                   .order_by(Organisation.id)):
-            if wanted & set(org.departments or []):
-                return of_organisation(session, org)
-    return dict(DEFAULT_POLICY)
+    teams = territory.teams_covering(session, departments)
+    return of_organisation(session, teams[0]) if teams else dict(DEFAULT_POLICY)
 
 
 def department_of_commune(code: str) -> str:

@@ -43,6 +43,18 @@ def departments(user: User | None) -> frozenset[str]:
     return frozenset(str(code).strip().upper() for code in user.organisation.departments or [] if str(code).strip())
 
 
+def teams_covering(session: so.Session, codes: Iterable[str]) -> list[Organisation]:
+    """The coordination teams whose territory meets these departments, oldest first.
+
+    The first one is the team whose policy applies there (a run, an offer, a transfer)."""
+    wanted = set(codes)
+    if not wanted:
+        return []
+    teams = session.scalars(sa.select(Organisation).where(Organisation.kind == "coordinator")
+                            .order_by(Organisation.id))
+    return [t for t in teams if wanted & set(t.departments or [])]
+
+
 def _codes(user_or_codes: User | Iterable[str]) -> list[str]:
     if isinstance(user_or_codes, User):
         return sorted(departments(user_or_codes))

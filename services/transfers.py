@@ -25,9 +25,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
-from models import Checkpoint, Household, Organisation, Proposal, Transfer, User, utcnow
+from models import Checkpoint, Household, Proposal, Transfer, User, utcnow
 from models.followup import TRANSFER_REASONS
-from services import audit, notifications, proposal_flow
+from services import audit, notifications, proposal_flow, territory
 from services import households as households_svc
 from services.errors import Conflict, NotFound, ValidationError
 
@@ -99,17 +99,11 @@ def transfer(session: so.Session, user: User, household_id: str, *, reason: str,
     session.add(item)
     session.flush()
     audit.record(session, "household.transfer", actor=user, object_type="household", object_id=household.public_id)
-    for team in _coordination(session, unit.department):
+    for team in territory.teams_covering(session, [unit.department]):
         notifications.tell(session, team, _l("Mutation urgente : le dossier %(id)s est de nouveau actif, en "
                                              "urgence immédiate.", id=household.public_id),
                            COORDINATION_LINK, email="transfer", base_url=base_url)
     return item
-
-
-def _coordination(session: so.Session, department: str) -> list[Organisation]:
-    teams = session.scalars(sa.select(Organisation).where(Organisation.kind == "coordinator")
-                            .order_by(Organisation.id))
-    return [t for t in teams if department in (t.departments or [])]
 
 
 def transfers_of(session: so.Session, household: Household) -> list[Transfer]:
