@@ -33,3 +33,18 @@ def test_a_changed_file_gets_a_new_url(app, tmp_path):
         missing = url_for("static", filename="absent.css")
     assert first != second and first.startswith("/static/site.css?v=")
     assert missing == "/static/absent.css"  # nothing to hash: Flask answers 404 as before
+
+
+def test_every_page_names_the_platform_s_icon_and_it_is_served(client):
+    """A browser tab shows Passerelle's icon, not a blank page or a 404 for /favicon.ico."""
+    for path in ("/connexion", "/mentions"):
+        page = client.get(path).get_data(as_text=True)
+        found = re.search(r'<link rel="icon" type="image/svg\+xml" href="(/static/favicon\.svg\?v=[0-9a-f]{12})">',
+                          page)
+        assert found, f"{path} links the icon"
+    response = client.get(found.group(1))
+    try:
+        assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+        assert b"<svg" in response.data and b"http" not in response.data.replace(b"http://www.w3.org", b"")
+    finally:
+        response.close()
