@@ -62,7 +62,9 @@ def build(session: so.Session, fmt: str, quarter: Quarter, departments: list[str
             content = xlsx(figures, review, lang=lang)
         else:
             content = csv_bytes(figures, lang=lang)
-    name = f"comite-{quarter}-{'-'.join(departments)}.{fmt}"
+    # The language in the name: the French and the English PDF are two files, not one twice.
+    suffix = "" if lang == "fr" else f"-{lang}"
+    name = f"comite-{quarter}-{'-'.join(departments)}{suffix}.{fmt}"
     return Report(content, FORMATS[fmt], name)
 
 

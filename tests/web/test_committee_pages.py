@@ -207,3 +207,26 @@ def test_the_page_never_solves_in_the_request(client, db, member, app_config, mo
     assert "Calcul en attente" in page
     solve = db.scalars(sa.select(SnapshotSolve)).one()
     assert solve.status == "queued"
+
+
+def test_the_pdf_in_english_leaves_her_pages_in_french_and_is_a_file_of_its_own(client, db, member):
+    """The committee page's "PDF in English": an English report, her interface unchanged."""
+    from pypdf import PdfReader
+
+    build_quarter_world(db)
+    db.commit()
+    page = client.get("/comite/?quarter=2026-Q4&departments=59,62").get_data(as_text=True)
+    link = re.search(r'<a href="([^"]+)" download hreflang="en" lang="en">PDF in English</a>', page)
+    assert link, "the committee page offers the English PDF"
+    english = client.get(link.group(1).replace("&amp;", "&"))
+    assert english.status_code == 200 and english.mimetype == "application/pdf"
+    french = client.get("/comite/rapport.pdf?quarter=2026-Q4&departments=59,62")
+    names = [r.headers["Content-Disposition"] for r in (english, french)]
+    assert names == ['attachment; filename="comite-2026-Q4-59-62-en.pdf"',
+                     'attachment; filename="comite-2026-Q4-59-62.pdf"']
+    first_page = PdfReader(io.BytesIO(english.data)).pages[0].extract_text()
+    assert "Passerelle — monitoring committee" in first_page and "comité de suivi" not in first_page
+    assert "Passerelle — comité de suivi" in PdfReader(io.BytesIO(french.data)).pages[0].extract_text()
+    # Her own pages stay in French.
+    again = client.get("/comite/?quarter=2026-Q4&departments=59,62").get_data(as_text=True)
+    assert '<html lang="fr"' in again and "Comité de suivi" in again

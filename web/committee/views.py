@@ -109,11 +109,15 @@ def chart(name: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/rapport.<fmt>")
 def report(fmt: str):  # type: ignore[no-untyped-def]
-    """The quarter's report as PDF, XLSX or CSV (?lang=en for English)."""
+    """The quarter's report as PDF, XLSX or CSV (?language=en for English).
+
+    Not `?lang=`: that one switches the member's whole interface (web/extensions.py), and a
+    report in English must leave her pages in her own language."""
     if fmt not in reports.FORMATS:
         return Response(status=404)
     quarter, departments = _selection()
-    lang = request.args.get("lang") if request.args.get("lang") in current_app.config["LANGUAGES"] else _lang()
+    asked = request.args.get("language")
+    lang = asked if asked in current_app.config["LANGUAGES"] else _lang()
     session = get_session()
     built = reports.build(session, fmt, quarter, departments, lang=lang,
                           committee_id=current_user.organisation_id, **_settings())
