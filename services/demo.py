@@ -55,6 +55,8 @@ ACCOUNTS = [
     DemoAccount("landlord", "bailleur@pdc-habitat.demo", "demo-bailleur-artois",
                 "Pas-de-Calais Habitat"),
     DemoAccount("landlord", "bailleur@paris-habitat.demo", "demo-bailleur-paris", "Paris Habitat"),
+    # A caretaker of Lille Métropole Habitat: she refers tenants in danger, sees nothing else.
+    DemoAccount("referrer", "gardienne@lmh.demo", "demo-gardienne-lille", "Lille Métropole Habitat"),
     DemoAccount("association", "referente@sf-lille.demo", "demo-referente-lille",
                 "Solidarité Femmes Lille"),
     DemoAccount("association", "referente@sf-amiens.demo", "demo-referente-amiens",

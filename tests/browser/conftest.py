@@ -58,7 +58,8 @@ def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
         yield server
 
 
-HOME_URL = re.compile(r"/(bailleur|association|coordination|comite|admin)/$")
+# Each role's home; a referrer (landlord's local staff) starts on her referrals.
+HOME_URL = re.compile(r"/((bailleur|association|coordination|comite|admin)/|bailleur/orientations)$")
 
 
 def log_in(page: Any, url: str, account: Any) -> None:

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 
 HEADINGS = {"landlord": "Espace bailleur", "association": "Espace association",
             "coordinator": "Coordination", "committee": "Comité de suivi",
-            "admin": "Administration"}
+            "admin": "Administration", "referrer": "Orientations vers une association"}
 
 
 @pytest.mark.parametrize("account", ACCOUNTS[::1], ids=lambda a: a.email)

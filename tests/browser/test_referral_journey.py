@@ -29,6 +29,7 @@ from tests.browser.conftest import check_accessibility, log_in
 pytestmark = pytest.mark.browser
 
 LANDLORD = next(a for a in ACCOUNTS if a.email == "bailleur@lmh.demo")
+CARETAKER = next(a for a in ACCOUNTS if a.email == "gardienne@lmh.demo")  # role referrer
 REFERENT = next(a for a in ACCOUNTS if a.email == "referente@sf-lille.demo")
 
 UNIT_REF = "PARCOURS-ORIENT-LOG"
@@ -75,11 +76,15 @@ def test_a_referral_taken_on_rehoused_and_followed(live_server, page, referent, 
         month0 = move_in.month - 1 + months
         return dt.date(move_in.year + month0 // 12, month0 % 12 + 1, 1)
 
-    # 1. The landlord's staff member refers her tenant, with her consent.
-    log_in(landlord, url, LANDLORD)
-    landlord.get_by_role("navigation", name="Navigation principale").get_by_role(
-        "link", name="Orientations").click()
+    # 1. The landlord's caretaker refers her tenant, with her consent. Her account opens on her
+    # referrals and reaches nothing else of the landlord's: no units, no proposals.
+    log_in(landlord, url, CARETAKER)
     landlord.wait_for_url(re.compile(r"/bailleur/orientations$"))
+    menu = landlord.get_by_role("navigation", name="Navigation principale")
+    assert menu.get_by_role("link", name="Orientations").count() == 1
+    for elsewhere in ("Logements", "Propositions", "Demandes"):
+        assert menu.get_by_role("link", name=elsewhere).count() == 0, elsewhere
+    assert landlord.request.get(url + "/bailleur/logements").status == 404  # not her pages
     assert "0 orientation" in landlord.get_by_role("status").inner_text()
     check_accessibility(landlord)
     landlord.get_by_role("button", name="Orienter une personne").click()
@@ -170,6 +175,9 @@ def test_a_referral_taken_on_rehoused_and_followed(live_server, page, referent, 
     offer.get_by_role("button", name="Proposer sa candidature").click()
     assert "Candidature enregistrée" in referent.get_by_role("status").first.inner_text()
 
+    # The landlord's allocation officer (not the caretaker) takes it to the commission.
+    landlord.context.clear_cookies()
+    log_in(landlord, url, LANDLORD)
     landlord.get_by_role("link", name="Propositions").click()
     landlord.get_by_role("link", name=re.compile(r"^À décider par ma commission")).click()
     section = landlord.get_by_role("region", name=re.compile(UNIT_REF))
