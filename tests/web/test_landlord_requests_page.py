@@ -64,3 +64,21 @@ def test_an_offer_without_a_unit_is_refused_on_the_form(client, login_as, db):
                     follow_redirects=True)
     assert "Choisissez un logement à proposer." in text(r)
     assert db.scalar(sa.select(sa.func.count()).select_from(Proposal)) == 0
+
+
+def test_an_offer_works_whatever_the_request_id_ends_with(client, login_as, db):
+    """A public id ends in "-" or "_" one time in 32: the form's field name must not change."""
+    landlord = factories.create_organisation(db, "landlord", departments=["59"])
+    safe = factories.create_unit(db, landlord=landlord, reference="BIEN-LOIN")
+    association = factories.create_organisation(db, "association", departments=["59"])
+    request = offers.post_request(db, factories.create_user(db, "association", organisation=association),
+                                  household_id=factories.create_household(db, association=association).public_id)
+    request.public_id = request.public_id[:-1] + "_"
+    db.commit()
+    login_as(factories.create_user(db, "landlord", organisation=landlord))
+    page = text(client.get("/bailleur/demandes"))
+    assert f'name="{request.public_id}-unit"' in page  # the name the page's form sends
+    r = client.post(f"/bailleur/demandes/{request.public_id}/offrir",
+                    data={f"{request.public_id}-unit": safe.public_id})
+    assert r.status_code == 303 and "/bailleur/propositions/" in r.headers["Location"]
+    assert db.scalar(sa.select(Proposal)).unit_id == safe.id

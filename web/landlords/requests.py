@@ -32,7 +32,11 @@ class OfferForm(FlaskForm):
 
 
 def _form(request_id: str, choices: list[tuple[str, str]], *, submitted: bool = False) -> OfferForm:
-    form = OfferForm(prefix=request_id) if submitted else OfferForm(formdata=None, prefix=request_id)
+    # The separator given, not left to WTForms: it adds "-" only when the prefix does not
+    # already end in one of "-_;:/.", and a random public id ends in "-" or "_" one time in 32,
+    # which made the field's name ("<id>-unit" or "<id>unit") depend on the id.
+    prefix = f"{request_id}-"
+    form = OfferForm(prefix=prefix) if submitted else OfferForm(formdata=None, prefix=prefix)
     form.unit.choices = [("", _("— Choisir un logement —")), *choices]
     return form
 
