@@ -16,6 +16,7 @@ from models.notifications import Notification, OutboxEmail
 from models.offers import RefusedOffer, RehousingRequest
 from models.photos import UnitPhoto
 from models.runs import Decision, MatchRun, Proposal
+from models.shelter import Placement
 
 __all__ = [
     "ROLES",
@@ -33,6 +34,7 @@ __all__ = [
     "MatchRun",
     "Notification",
     "Organisation",
+    "Placement",
     "OutboxEmail",
     "Proposal",
     "ProposalMessage",

@@ -17,6 +17,11 @@ import sqlalchemy.orm as so
 from models.accounts import Organisation, _in
 from models.base import Base, EncryptedJSON, UTCDateTime, new_public_id, utcnow
 
+MAX_STAY_DAYS = 730
+# "IS NOT NULL" because a CHECK whose value is NULL passes: without it, a place with no
+# maximum stay would get through on SQLite.
+TEMPORARY_RULE = ("(temporary AND max_stay_days IS NOT NULL AND max_stay_days BETWEEN 1 AND "
+                  f"{MAX_STAY_DAYS}) OR (NOT temporary AND max_stay_days IS NULL)")
 UNIT_STATUSES = ("draft", "published", "proposed", "allocated", "withdrawn")
 HOUSEHOLD_STATUSES = ("draft", "active", "proposed", "housed", "withdrawn")
 # The deferred group of a household's encrypted columns (zones, preferred points, notes).
@@ -45,6 +50,8 @@ class Unit(Base):
     __table_args__ = (
         sa.UniqueConstraint("landlord_id", "reference"),
         sa.CheckConstraint(_in("status", UNIT_STATUSES), name="status"),
+        # A place for a stay has its maximum stay; a permanent home has none.
+        sa.CheckConstraint(TEMPORARY_RULE, name="max_stay"),
         sa.CheckConstraint(
             f"financing IS NULL OR {_in('financing', FINANCINGS)}", name="financing"
         ),
@@ -85,8 +92,10 @@ class Unit(Base):
     charges: so.Mapped[Decimal] = so.mapped_column(Money, default=Decimal("0"))
     financing: so.Mapped[str | None] = so.mapped_column(sa.String(8))
     in_qpv: so.Mapped[bool] = so.mapped_column(default=False)
-    # An emergency or temporary place ("mise à l'abri"), which conventions count apart.
+    # An emergency or temporary place ("mise à l'abri"): never a permanent home, sheltered
+    # in for at most `max_stay_days` (models.shelter), counted apart by the conventions.
     temporary: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    max_stay_days: so.Mapped[int | None]
     available_from: so.Mapped[dt.date]
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     updated_at: so.Mapped[dt.datetime] = so.mapped_column(

@@ -60,6 +60,13 @@ EMAILS: dict[str, tuple[Any, Any]] = {
            "urgente, en urgence immédiate :\n%(link)s\n\nCe message ne contient volontairement aucune "
            "information sur le logement ni sur le ménage.\n\nPasserelle"),
     ),
+    # A household of the association is sheltered in an emergency place (services.shelter).
+    "placement": (
+        _l("Mise à l'abri enregistrée sur Passerelle"),
+        _l("Bonjour,\n\nLa coordination a mis à l'abri un ménage que vous accompagnez, dans une place "
+           "d'urgence :\n%(link)s\n\nCe message ne contient volontairement aucune information sur le "
+           "logement ni sur le ménage.\n\nPasserelle"),
+    ),
 }
 
 

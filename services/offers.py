@@ -32,6 +32,7 @@ from matching.validation import pair_components, pair_failures
 from models import Household, Organisation, Proposal, RefusedOffer, RehousingRequest, Unit, User, utcnow
 from models.housing import PROTECTED
 from services import audit, clock, photos, profiles, proposal_flow, runs, territory
+from services import units as units_svc
 from services.errors import Conflict, NotFound, ServiceError, ValidationError
 
 # How many open candidacies a household may have at once (policy key; default 2).
@@ -217,7 +218,7 @@ def list_offers(session: so.Session, user: User, *, household_id: str | None = N
     if department:
         departments = [d for d in departments if d == department]
     household = _own_household(session, user, household_id) if household_id else None
-    stmt = (sa.select(Unit).where(Unit.status == "published", Unit.department.in_(departments))
+    stmt = (sa.select(Unit).where(Unit.status == "published", units_svc.permanent(), Unit.department.in_(departments))
             .options(so.joinedload(Unit.landlord)).order_by(Unit.available_from, Unit.id).limit(limit))
     if min_rooms:
         stmt = stmt.where(Unit.rooms >= min_rooms)
@@ -256,6 +257,10 @@ def _open_checked(session: so.Session, *, unit: Unit, household: Household, orig
     """Check the pair and open the proposal; `refuse(failures)` raises when it is unsafe."""
     if unit.status not in OPEN_UNIT_STATUSES:
         raise Conflict(_l("Ce logement n'est plus proposé : %(id)s.", id=unit.public_id), field="unit")
+    if unit.temporary:
+        # A stay is not a home: a place is sheltered in through services.shelter, never proposed.
+        raise Conflict(_l("%(id)s est une place d'urgence ou temporaire : elle ne se propose pas comme "
+                          "logement durable (voir les places d'urgence).", id=unit.public_id), field="unit")
     verdict = pair_check(session, unit, household)
     if not verdict.compatible:
         refuse(verdict.failures)

@@ -621,6 +621,11 @@ def _lease(session: so.Session, user: User, proposal: Proposal, decision: str,
         from services import followup
 
         followup.schedule(session, proposal)
+        # Her permanent home ends her stay in an emergency place, if she had one.
+        from services import shelter
+
+        moved_in = terms.move_in_on if terms is not None else clock.today(unit.department)
+        shelter.end_on_lease(session, household, moved_in, actor=user)
         notifications.tell(session, association,
                            _l("Le bail est signé (proposition %(id)s).", id=proposal.public_id),
                            link, email="proposal_update", base_url=base_url)

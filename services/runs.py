@@ -49,6 +49,7 @@ from models import Household, MatchRun, Organisation, Proposal, Unit, User, cryp
 from models.runs import MatchRunLock, TerritoryPolicy
 from services import audit, ceilings, clock, messages, notifications, proposal_flow
 from services import policy as policy_defaults
+from services import units as units_svc
 from services.errors import Conflict, NotFound, ValidationError
 from services.paging import Page, paginate
 
@@ -742,7 +743,8 @@ def build_instance(session: so.Session, run: MatchRun, as_of: dt.date) -> BuiltI
     unit_ids: dict[str, int] = {}
     for row in session.execute(
         sa.select(*_UNIT_COLUMNS).join(Organisation, Organisation.id == Unit.landlord_id)
-        .where(Unit.status == "published", Unit.department.in_(sorted(departments)))
+        # Permanent homes only: an emergency place is sheltered in apart (services.shelter).
+        .where(Unit.status == "published", units_svc.permanent(), Unit.department.in_(sorted(departments)))
         .order_by(Unit.id).execution_options(yield_per=BATCH)
     ):
         units[row.public_id] = _unit_dict(row, table)

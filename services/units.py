@@ -36,17 +36,18 @@ from flask_babel import lazy_gettext as _l
 
 from matching import geo
 from models import Organisation, Unit, User, utcnow
-from models.housing import FINANCINGS, UNIT_STATUSES
+from models.housing import FINANCINGS, MAX_STAY_DAYS, UNIT_STATUSES
 from services import audit, communes, imports, proposal_flow, proposals
 from services.errors import Conflict, NotFound, ValidationError
 from services.imports import Column, ImportRejected, RowError
 from services.paging import Page, paginate
 
-# The contract's fields a landlord sets (the server sets id, status, landlord, department).
+# The contract's fields a landlord sets (the server sets id, status, landlord, department),
+# and whether the unit is an emergency or temporary place, with its maximum stay.
 FIELDS = (
     "reference", "commune", "lat", "lon", "location_uncertainty_km", "rooms", "surface_m2",
     "floor", "elevator", "wheelchair_accessible", "rent", "charges", "financing", "in_qpv",
-    "available_from",
+    "available_from", "temporary", "max_stay_days",
 )
 REQUIRED = ("reference", "commune", "rooms", "rent", "available_from")
 EDITABLE_STATUSES = ("draft", "published", "withdrawn")
@@ -88,6 +89,8 @@ FIELD_LABELS = {
     "financing": _l("Financement"),
     "in_qpv": _l("En QPV"),
     "available_from": _l("Disponible le"),
+    "temporary": _l("Place d'urgence ou temporaire"),
+    "max_stay_days": _l("Durée maximale du séjour (jours)"),
 }
 TYPOLOGIES = (1, 2, 3, 4, 5, 6)  # T6 means "T6 and more"
 MAX_PAGE = 100_000  # far beyond any list; keeps OFFSET within the database's integers
@@ -241,6 +244,7 @@ def validate_unit_fields(data: Mapping[str, Any], *, today: dt.date | None = Non
             else:
                 clean["available_from"] = day
 
+    _validate_stay(data, errors, clean)
     _validate_location(data, place, errors, clean)
 
     if errors:
@@ -295,6 +299,27 @@ def located_at_commune(unit: Unit) -> bool:
     place = geo.commune(unit.commune)
     return (place is not None and unit.lat == place.lat and unit.lon == place.lon
             and unit.location_uncertainty_km >= place.radius_km)
+
+
+def _validate_stay(data: Mapping[str, Any], errors: dict[str, list[Any]], clean: dict[str, Any]) -> None:
+    """An emergency or temporary place has a maximum stay; a permanent home has none (the
+    stay given for a permanent home is dropped, like a form's hidden field)."""
+    clean["temporary"] = _boolean(errors, "temporary", data.get("temporary"))
+    clean["max_stay_days"] = None
+    if not clean["temporary"]:
+        return
+    stay = data.get("max_stay_days")
+    if _blank(stay):
+        errors["max_stay_days"] = [_l("Indiquez la durée maximale du séjour dans cette place.")]
+        return
+    clean["max_stay_days"] = _integer(errors, "max_stay_days", stay, 1, MAX_STAY_DAYS,
+                                      _l("Entre 1 et %(hi)d jours.", hi=MAX_STAY_DAYS))
+
+
+def permanent() -> sa.ColumnElement[bool]:
+    """The units that are permanent homes: the only ones the four ways propose (a place for a
+    stay goes through `services.shelter`)."""
+    return Unit.temporary.is_(False)
 
 
 def unit_values(unit: Unit) -> dict[str, Any]:
@@ -433,6 +458,10 @@ def update_unit(session: so.Session, unit: Unit, changes: Mapping[str, Any], *,
         raise Conflict(_l("Ce logement est %(status)s : il ne peut plus être modifié.",
                           status=str(STATUS_LABELS[unit.status]).lower()), field="status")
     clean = validate_unit_fields(_merged(unit, changes))
+    if unit.temporary and not clean["temporary"]:
+        from services import shelter  # shelter reads units
+
+        shelter.refuse_if_occupied(session, unit)
     if clean["reference"] != unit.reference:
         _check_reference_free(session, unit.landlord, clean["reference"], unit)
     for name, value in clean.items():
@@ -494,6 +523,10 @@ def withdraw_unit(session: so.Session, unit: Unit, *, actor: User | None = None,
 
     :raise Conflict: allocated, or already withdrawn.
     """
+    if unit.temporary:
+        from services import shelter  # shelter reads units
+
+        shelter.refuse_if_occupied(session, unit)
     if unit.status == "proposed":
         proposals.cancel_all(session, actor, unit=unit, base_url=base_url)
     if unit.status not in ("draft", "published"):
@@ -522,17 +555,19 @@ _FRENCH_COLUMNS = (
     Column("financing", ("financement",)),
     Column("in_qpv", ("qpv", "en_qpv")),
     Column("available_from", ("disponible_le", "disponibilite", "date_disponibilite"), required=True),
+    Column("temporary", ("place_urgence", "place_temporaire", "temporaire")),
+    Column("max_stay_days", ("duree_max_sejour_jours", "duree_max_sejour", "duree_max")),
 )
 TEMPLATE_HEADERS = tuple(col.headers[0] for col in _FRENCH_COLUMNS)
 # The contract's English field names are accepted too (read_table folds case and accents).
 IMPORT_COLUMNS = tuple(Column(c.field, (*c.headers, c.field), c.required) for c in _FRENCH_COLUMNS)
 TEMPLATE_EXAMPLE = (
     "EXEMPLE-0001", "59350", "50,6292", "3,0573", "", "3", "64,5", "2", "oui", "non", "412,50", "85,00",
-    "PLUS", "non", "01/12/2026",
+    "PLUS", "non", "01/12/2026", "non", "",
 )
 TEMPLATE_EXAMPLE_AT_COMMUNE = (
     "EXEMPLE-0002", "Roubaix", "", "", "", "2", "48", "0", "non", "oui", "356", "60", "PLAI", "oui",
-    "2026-12-15",
+    "2026-12-15", "non", "",
 )
 # Shown on the import page and in the XLSX template's help sheet: in the reader's language.
 TEMPLATE_NOTES = (
@@ -548,6 +583,8 @@ TEMPLATE_NOTES = (
     _l("etage : 0 pour le rez-de-chaussée. ascenseur, accessible_fauteuil, qpv : oui ou non."),
     _l("loyer, charges : euros par mois, virgule ou point décimal (412,50)."),
     _l("financement : PLAI, PLUS, PLS ou PLI (facultatif). disponible_le : JJ/MM/AAAA ou AAAA-MM-JJ."),
+    _l("place_urgence : oui pour une place d'urgence ou temporaire (mise à l'abri), qui n'est jamais proposée "
+       "comme logement durable ; duree_max_sejour_jours (1 à 730) est alors obligatoire."),
     _l("Les noms de champs anglais du contrat d'API (rooms, rent, available_from...) sont aussi acceptés."),
     _l("Fichier CSV (séparateur ; ou ,) en UTF-8 ou Windows-1252, XLSX, XLS ou ODS. Au plus 5000 lignes. "
        "Si une ligne est fausse, rien n'est enregistré : le rapport indique chaque ligne à corriger."),

@@ -122,6 +122,9 @@ ACCESS: dict[str, Rule] = {
     "coordinators.index": COORDINATOR,
     "coordinators.refused_offers": COORDINATOR,
     "coordinators.direct_match": COORDINATOR,
+    "coordinators.shelter_places": COORDINATOR,
+    "coordinators.shelter_household": COORDINATOR,
+    "coordinators.end_stay": COORDINATOR,
     "coordinators.start_run": COORDINATOR,
     "coordinators.run": COORDINATOR,
     "coordinators.run_progress": COORDINATOR,
@@ -231,6 +234,8 @@ TERRITORY_SCOPED: frozenset[str] = frozenset({
     "coordinators.convention_commitment", "coordinators.convention_training", "coordinators.close_quarter",
     "coordinators.refused_offers",
     "coordinators.direct_match",  # her territory's households and units only (services.territory)
+    # Her territory's places, and its households to shelter in them (services.shelter).
+    "coordinators.shelter_places", "coordinators.shelter_household", "coordinators.end_stay",
 })
 COORDINATOR_UNSCOPED: frozenset[str] = frozenset({
     "static", "main.index", "main.about", "main.home", "health.healthz", "health.readyz", "auth.login",

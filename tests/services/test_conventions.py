@@ -56,7 +56,8 @@ def test_achievements_are_counted_from_events_never_typed(db, setting):
     svc.set_commitment(db, c, organisation_id=association.id, year=2026, kind="rehousings_on_request", target=3)
     # Units: three published in 2026 in the 59 (one temporary), others that must not count.
     units = [factories.create_unit(db, landlord=landlord, published_at=at(2026, 3, n)) for n in (1, 2)]
-    factories.create_unit(db, landlord=landlord, published_at=at(2026, 5, 1), temporary=True)
+    factories.create_unit(db, landlord=landlord, published_at=at(2026, 5, 1), temporary=True,
+                          max_stay_days=90)
     factories.create_unit(db, landlord=landlord, department="62", commune="62041", published_at=at(2026, 5, 1))
     factories.create_unit(db, landlord=landlord, published_at=at(2025, 12, 1))
     factories.create_unit(db, landlord=landlord, status="draft", published_at=None)

@@ -56,6 +56,10 @@ class UnitSchema(Schema):
     financing = fields.String(dump_only=True, allow_none=True, metadata={"enum": [*FINANCINGS, None]})
     in_qpv = fields.Boolean(dump_only=True)
     available_from = fields.Date(dump_only=True)
+    temporary = fields.Boolean(dump_only=True, metadata={
+        "description": "An emergency or temporary place: never proposed as a permanent home"})
+    max_stay_days = fields.Integer(dump_only=True, allow_none=True, metadata={
+        "description": "The longest stay in a temporary place, in days (null for a permanent home)"})
     published_at = fields.DateTime(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
@@ -86,6 +90,9 @@ class UnitInputSchema(Schema):
     financing = fields.String(allow_none=True, metadata={"enum": [*FINANCINGS, None]})
     in_qpv = fields.Boolean(allow_none=True)
     available_from = fields.Date(required=True)
+    temporary = fields.Boolean(allow_none=True, metadata={
+        "description": "An emergency or temporary place (default false); then max_stay_days is required"})
+    max_stay_days = fields.Integer(allow_none=True, strict=True, metadata={"description": "1 to 730 days"})
 
     @pre_load
     def _refuse_server_fields(self, data: Any, **_kw: Any) -> Any:

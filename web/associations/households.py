@@ -25,9 +25,9 @@ from wtforms import StringField
 from matching import geo
 from models import Household
 from models.housing import HOUSEHOLD_STATUSES
+from services import communes, proposals, shelter, transfers, worklists
 from services import households as svc
 from services import policy as policies
-from services import proposals, transfers, worklists
 from services.errors import Conflict, ValidationError
 from web.associations import bp
 from web.associations.forms import HouseholdForm
@@ -220,7 +220,8 @@ def _detail(item: Household, activation: ActivationForm, code: int) -> Any:
                            request_form=RequestForm(formdata=None), requests=requests_of(item),
                            transfer_form=TransferForm(formdata=None), transfer_labels=transfers.REASON_LABELS,
                            radius_km=transfers.TRANSFER_ZONE_RADIUS_KM,
-                           transfers=transfers.transfers_of(db, item), **_helpers()), code
+                           transfers=transfers.transfers_of(db, item), stays=shelter.stays_of(db, item),
+                           stay_reasons=shelter.END_REASON_LABELS, describe=communes.describe, **_helpers()), code
 
 
 @bp.route("/menages/<public_id>/modifier", methods=["GET", "POST"])

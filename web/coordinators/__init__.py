@@ -8,4 +8,4 @@ bp = Blueprint("coordinators", __name__)
 guard(bp, "coordinator")
 
 # Importing the view modules registers their routes on `bp`.
-from web.coordinators import conventions, offers, runs, views  # noqa: E402,F401
+from web.coordinators import conventions, offers, runs, shelter, views  # noqa: E402,F401

@@ -18,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from models import Household, Unit
 from services import communes, territory, worklists
 from services import offers as svc
+from services import units as units_svc
 from services.errors import Conflict, NotFound, ValidationError
 from web.coordinators import bp
 from web.db import get_session
@@ -46,7 +47,7 @@ def _direct_choices(form: DirectMatchForm) -> None:
                             .where(Household.status == "active", territory.households(db, current_user))
                             .order_by(Household.urgency.desc(), Household.reference)).all()
     units = db.execute(sa.select(Unit.public_id, Unit.reference, Unit.commune, Unit.rooms)
-                       .where(Unit.status == "published", territory.units(current_user))
+                       .where(Unit.status == "published", units_svc.permanent(), territory.units(current_user))
                        .order_by(Unit.reference)).all()
     form.household.choices = [SelectChoice("", _("— Choisir un ménage —"))] + [
         SelectChoice(h.public_id, _("%(ref)s (urgence %(n)d)", ref=h.reference, n=h.urgency)) for h in households]

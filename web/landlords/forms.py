@@ -97,6 +97,13 @@ class UnitForm(FlaskForm):
         units.FIELD_LABELS["available_from"], validators=[Required()],
         description=_l("Date à partir de laquelle le logement peut être occupé."),
         render_kw={"type": "date"})
+    temporary = BooleanField(
+        units.FIELD_LABELS["temporary"],
+        description=_l("Une place de mise à l'abri, pour un séjour limité : elle n'est jamais proposée comme "
+                       "logement durable ; la coordination y héberge un ménage en attendant son relogement."))
+    max_stay_days = StringField(units.FIELD_LABELS["max_stay_days"],
+                                description=_l("Obligatoire pour une place d'urgence : 90 pour trois mois."),
+                                render_kw=INTEGER)
     submit = SubmitField(_l("Enregistrer"))
 
     def fill(self, values: dict[str, Any]) -> None:

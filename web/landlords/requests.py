@@ -44,7 +44,8 @@ def _form(request_id: str, choices: list[tuple[str, str]], *, submitted: bool = 
 def _choices() -> list[tuple[str, str]]:
     """Her published units, by reference."""
     page = units.list_units(get_session(), current_user.organisation, status="published", per_page=200)
-    return [(u.public_id, f"{u.reference} — {units.typology(u.rooms)}") for u in page.items]
+    # A place for a stay is not a home: never offered on a request (services.shelter).
+    return [(u.public_id, f"{u.reference} — {units.typology(u.rooms)}") for u in page.items if not u.temporary]
 
 
 @bp.route("/demandes")

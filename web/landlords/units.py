@@ -18,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from matching import geo
 from models import Organisation, User
 from models.housing import UNIT_STATUSES
-from services import communes, photos, proposals, units
+from services import communes, photos, proposals, shelter, units
 from services.errors import Conflict, NotFound, ValidationError
 from services.imports import ImportRejected
 from web.config import public_url
@@ -127,6 +127,7 @@ def unit_detail(unit_id: str):  # type: ignore[no-untyped-def]
         withdrawable=unit.status in units.WITHDRAWABLE_STATUSES,
         # What withdrawing would cancel, said on the button; the candidates in the commission's order.
         open_proposals=len(proposals.cancellable(db, unit=unit)),
+        stay=shelter.stay_of_unit(db, unit) if unit.temporary else None,
         candidates=proposals.unit_candidates(db, _user(), unit), proposal_labels=proposals.STATUS_LABELS,
         photos=photos.photos_of(db, [unit.id])[unit.id], photo_form=PhotoForm(formdata=None),
         photo_action_form=PhotoActionForm(), max_photos=photos.MAX_PHOTOS))
