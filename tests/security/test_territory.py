@@ -158,6 +158,8 @@ CRAWLED = {
     "coordinators.refused_offers",
     # tests/web/test_request_and_direct_pages.py::test_another_territory_s_coordinator_sees_none_of_them
     "coordinators.direct_match",
+    # tests/web/test_shelter_pages.py::test_another_territory_s_coordinator_reaches_none_of_it
+    "coordinators.shelter_places", "coordinators.shelter_household", "coordinators.end_stay",
 }
 
 
