@@ -83,13 +83,18 @@ def refuse_if_occupied(session: so.Session, unit: Unit) -> None:
                           "mettre fin au séjour.", day=stay.planned_end_on.strftime("%d/%m/%Y")), field="temporary")
 
 
-def _candidates(session: so.Session, user: User, unit: Unit) -> list[Candidate]:
+def _shelterable(session: so.Session, user: User) -> list[Household]:
+    """Her territory's households that may be sheltered (not already), most urgent first."""
     sheltered = sa.select(Placement.household_id).where(Placement.ended_on.is_(None))
-    households = session.scalars(
+    return list(session.scalars(
         sa.select(Household).where(Household.status.in_(SHELTERABLE_STATUSES), territory.households(session, user),
                                    Household.id.not_in(sheltered))
         .options(so.undefer_group(PROTECTED))
-        .order_by(Household.urgency.desc(), Household.id).limit(CANDIDATES_CHECKED))
+        .order_by(Household.urgency.desc(), Household.id).limit(CANDIDATES_CHECKED)))
+
+
+def _candidates(session: so.Session, unit: Unit, households: list[Household]) -> list[Candidate]:
+    """Those of `households` this place suits by the hard rules, most urgent first, then best score."""
     policy = offers.policy_for(session, unit.department)
     out = []
     for household in households:
@@ -103,15 +108,16 @@ def _candidates(session: so.Session, user: User, unit: Unit) -> list[Candidate]:
 def places(session: so.Session, user: User) -> list[Place]:
     """The territory's published emergency and temporary places, each with its stay or its
     candidates (the coordinator's page)."""
-    units = session.scalars(
+    units = list(session.scalars(
         sa.select(Unit).where(Unit.temporary.is_(True), Unit.status == "published", territory.units(user))
-        .options(so.joinedload(Unit.landlord)).order_by(Unit.department, Unit.reference))
-    out = []
-    for unit in units:
-        stay = session.scalar(sa.select(Placement).where(Placement.unit_id == unit.id, Placement.ended_on.is_(None))
-                              .options(so.joinedload(Placement.household)))
-        out.append(Place(unit, stay, [] if stay else _candidates(session, user, unit)))
-    return out
+        .options(so.joinedload(Unit.landlord)).order_by(Unit.department, Unit.reference)))
+    stays = {stay.unit_id: stay for stay in session.scalars(
+        sa.select(Placement).where(Placement.unit_id.in_([u.id for u in units]), Placement.ended_on.is_(None))
+        .options(so.joinedload(Placement.household)))}
+    # The same households are checked against every free place: read them once.
+    households = _shelterable(session, user) if len(stays) < len(units) else []
+    return [Place(unit, stays.get(unit.id), [] if unit.id in stays else _candidates(session, unit, households))
+            for unit in units]
 
 
 def _place(session: so.Session, user: User, unit_id: str) -> Unit:
@@ -222,8 +228,3 @@ def stays_of(session: so.Session, household: Household) -> list[Placement]:
     return list(session.scalars(sa.select(Placement).where(Placement.household_id == household.id)
                                 .options(so.joinedload(Placement.unit).joinedload(Unit.landlord))
                                 .order_by(Placement.started_on.desc(), Placement.id.desc())))
-
-
-def stay_of_unit(session: so.Session, unit: Unit) -> Placement | None:
-    """The open stay in a landlord's place (its page says it is taken, and until when)."""
-    return open_stay(session, unit=unit)

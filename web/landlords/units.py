@@ -127,7 +127,7 @@ def unit_detail(unit_id: str):  # type: ignore[no-untyped-def]
         withdrawable=unit.status in units.WITHDRAWABLE_STATUSES,
         # What withdrawing would cancel, said on the button; the candidates in the commission's order.
         open_proposals=len(proposals.cancellable(db, unit=unit)),
-        stay=shelter.stay_of_unit(db, unit) if unit.temporary else None,
+        stay=shelter.open_stay(db, unit=unit) if unit.temporary else None,
         candidates=proposals.unit_candidates(db, _user(), unit), proposal_labels=proposals.STATUS_LABELS,
         photos=photos.photos_of(db, [unit.id])[unit.id], photo_form=PhotoForm(formdata=None),
         photo_action_form=PhotoActionForm(), max_photos=photos.MAX_PHOTOS))
