@@ -69,6 +69,12 @@ class Referral(Base):
     urgency: so.Mapped[int] = so.mapped_column(default=2)
     # She still lives under the same roof as the aggressor (a move out of a shared home).
     shares_home: so.Mapped[bool] = so.mapped_column(default=False)
+    # The landlord's site or agency that refers her (its name, never her address): the
+    # association knows whom to call back, the committee counts per landlord.
+    site: so.Mapped[str | None] = so.mapped_column(sa.String(80))
+    # She is already a tenant of this landlord: her file then records her current home, and
+    # her current unit is never proposed to her.
+    is_tenant: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     consent_on: so.Mapped[dt.date]
     message: so.Mapped[str | None] = so.mapped_column(sa.Text)
     status: so.Mapped[str] = so.mapped_column(sa.String(12), default="sent")

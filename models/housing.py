@@ -171,6 +171,13 @@ class Household(Base):
         EncryptedJSON, default=list, deferred=True, deferred_group=PROTECTED
     )
     notes: so.Mapped[str | None] = so.mapped_column(EncryptedJSON, deferred=True, deferred_group=PROTECTED)
+    # She is a tenant of a social landlord now (a move out of a home shared with the aggressor,
+    # a transfer): ``{"landlord": code, "commune": INSEE or null, "unit": public id or null}``.
+    # Encrypted and association-only like her zones: it says where she lives. Her current
+    # unit is never proposed to her (services.households.current_unit); the zones around it
+    # are added to her exclusion zones when it is recorded.
+    current_home: so.Mapped[dict[str, Any] | None] = so.mapped_column(
+        EncryptedJSON, deferred=True, deferred_group=PROTECTED)
     # How many exclusion zones she has, in clear: a coordinator is told that her zones exist
     # and are checked without the zones themselves being read (kept by `_count_zones` below;
     # NULL for a row written before the count existed whose zones could not be decrypted).

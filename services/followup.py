@@ -42,6 +42,7 @@ from services.errors import Conflict, NotFound, ValidationError
 from services.households import check_reference_free
 
 REFERENCE_MAX = 80
+SITE_MAX = 80  # the landlord's site or agency: a name, as its own reference
 # Who refers for a landlord: its staff with a landlord account, and its referrers (caretakers,
 # tenancy officers) who see nothing but their own referrals.
 LANDLORD_SIDE = ("landlord", "referrer")
@@ -122,7 +123,7 @@ def check_message(message: str | None, field: str = "message") -> str | None:
 
 def refer(session: so.Session, user: User, *, association: str, landlord_reference: str, department: str,
           adults: Any, children: Any, urgency: Any, consent_on: dt.date | None, shares_home: bool = False,
-          message: str | None = None) -> Referral:
+          message: str | None = None, site: str | None = None, is_tenant: bool = False) -> Referral:
     """A landlord's staff refers one of its tenants to an association of her department.
 
     `association` is the association's code. Every field is checked and every error named.
@@ -159,6 +160,12 @@ def refer(session: so.Session, user: User, *, association: str, landlord_referen
     except ValidationError as exc:
         errors.update(exc.errors)
         text = None
+    site_name = (site or "").strip() or None
+    if site_name is not None and len(site_name) > SITE_MAX:
+        errors["site"] = [_l("Au plus %(n)d caractères.", n=SITE_MAX)]
+    elif site_name is not None and offers.message_problem(site_name):
+        # The agency's name ("Agence Lille Sud"), not the building she lives in.
+        errors["site"] = [_l("Le nom d'un site ou d'une agence : jamais une adresse ni un téléphone.")]
     if errors:
         raise ValidationError(errors)
     assert target is not None and n_adults is not None and n_children is not None and level is not None
@@ -169,7 +176,7 @@ def refer(session: so.Session, user: User, *, association: str, landlord_referen
     referral = Referral(landlord_id=landlord.id, association_id=target.id, landlord_reference=reference,
                         department=department, adults=n_adults, children=n_children, urgency=level,
                         shares_home=bool(shares_home), consent_on=consent_on, message=text,
-                        created_by_id=user.id)
+                        site=site_name, is_tenant=bool(is_tenant), created_by_id=user.id)
     session.add(referral)
     session.flush()
     audit.record(session, "referral.create", actor=user, object_type="referral", object_id=referral.public_id)
@@ -229,6 +236,8 @@ def accept(session: so.Session, user: User, public_id: str, *, reference: str) -
     the priority categories "violence" (and "shared_home" when she shares the home with the
     aggressor). Its income and exclusion zones are the referent's to complete before it is
     activated (consent, already given to the landlord, is recorded again by the referent).
+    A tenant of the referring landlord gets that landlord as her current home, its commune
+    to be given by the referent before activation (services.households).
     """
     referral = get_referral(session, user, public_id)
     if user.role != "association":
@@ -247,7 +256,9 @@ def accept(session: so.Session, user: User, public_id: str, *, reference: str) -
                           monthly_income=0, housing_allowance=0, priority_categories=categories,
                           requested_on=today, ready_from=today,
                           search_area={"communes": [], "departments": [referral.department]},
-                          exclusion_zones=[], preferred_points=[])
+                          exclusion_zones=[], preferred_points=[],
+                          current_home=({"landlord": referral.landlord.code, "commune": None, "unit": None}
+                                        if referral.is_tenant else None))
     session.add(household)
     session.flush()
     _decide(session, referral, user, "accepted", household_id=household.id)
@@ -279,8 +290,8 @@ def referral_of(session: so.Session, household: Household) -> Referral | None:
     return session.scalar(sa.select(Referral).where(Referral.household_id == household.id))
 
 
-REFERRAL_FIELDS = ("id", "status", "department", "adults", "children", "urgency", "shares_home", "consent_on",
-                   "message", "decline_reason", "created_at", "decided_at")
+REFERRAL_FIELDS = ("id", "status", "department", "adults", "children", "urgency", "shares_home", "is_tenant",
+                   "site", "consent_on", "message", "decline_reason", "created_at", "decided_at")
 
 
 def referral_view(referral: Referral, user: User) -> dict[str, Any]:

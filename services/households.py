@@ -37,6 +37,7 @@ WRITABLE_FIELDS = (
     "reference", "adults", "children", "monthly_income", "housing_allowance", "reference_income",
     "needs_wheelchair_access", "needs_no_stairs", "urgency", "priority_categories", "requested_on",
     "ready_from", "search_area", "exclusion_zones", "preferred_points", "consent_recorded_on", "notes",
+    "current_home",
 )
 SERVER_FIELDS = ("id", "public_id", "status", "association", "association_id", "activated_at",
                  "closed_at", "created_at", "updated_at")
@@ -53,6 +54,7 @@ DEFAULTS: dict[str, Any] = {
     "preferred_points": [],
     "consent_recorded_on": None,
     "notes": None,
+    "current_home": None,
 }
 
 # Bounds that catch typing slips (an extra zero) without refusing any real situation.
@@ -67,6 +69,10 @@ MAX_LABEL = 60
 # A point farther than this (beyond its radius) from every French commune excludes no unit:
 # most often latitude and longitude were swapped.
 FAR_FROM_FRANCE_KM = 100.0
+# The circle around a home she leaves (her current home, or the one of an urgent transfer)
+# that no channel may propose in, when that home is placed (km). Its commune is excluded too.
+HOME_ZONE_RADIUS_KM = 10.0
+CURRENT_HOME_KEYS = ("landlord", "commune", "unit")
 EARLIEST_DATE = dt.date(2000, 1, 1)
 MAX_YEARS_AHEAD = 3
 
@@ -409,6 +415,76 @@ def _search_area(value: Any, errors: _Errors) -> dict[str, list[str]] | None:
     return area if len(errors) == before else None
 
 
+def _current_home(value: Any, errors: _Errors) -> dict[str, Any] | None:
+    """`{landlord, commune, unit}`: the landlord's code, her commune (INSEE, may wait until
+    activation), the platform's id of her unit when it is one of the platform's. None (or
+    an object of blanks) says she is not a tenant of a social landlord."""
+    if value is None or (isinstance(value, Mapping) and all(_blank(v) for v in value.values())):
+        return None
+    if not isinstance(value, Mapping):
+        errors.add("current_home", _l("Un objet {landlord, commune, unit} est attendu."))
+        return None
+    before = len(errors)
+    for key in value:
+        if key not in CURRENT_HOME_KEYS:
+            errors.add(f"current_home.{key}", _l("Champ inconnu dans le logement actuel."))
+    landlord = _string(value.get("landlord"), "current_home.landlord", errors, 32)
+    commune = unit = None
+    if not _blank(value.get("commune")):
+        commune = _commune_code(value["commune"], "current_home.commune", errors)
+    if not _blank(value.get("unit")):
+        unit = _string(value["unit"], "current_home.unit", errors, 32)
+    if len(errors) > before:
+        return None
+    return {"landlord": landlord, "commune": commune, "unit": unit}
+
+
+def home_zones(commune: str, lat: Any = None, lon: Any = None,
+               radius_km: float = HOME_ZONE_RADIUS_KM) -> list[dict[str, Any]]:
+    """The exclusion zones that keep her away from a home: its commune, and a circle around
+    it when it is placed."""
+    zones: list[dict[str, Any]] = [{"commune": commune}]
+    if lat is not None and lon is not None:
+        zones.append({"lat": float(lat), "lon": float(lon), "radius_km": radius_km})
+    return zones
+
+
+def current_unit(home: Mapping[str, Any] | None) -> str | None:
+    """The platform's id of the unit she lives in now, never to be proposed to her."""
+    return (home or {}).get("unit") or None
+
+
+def _settle_home(session: so.Session, values: dict[str, Any], previous: Mapping[str, Any] | None,
+                 zones: list[dict[str, Any]]) -> None:
+    """Check a newly recorded current home against the platform, and add the zones around
+    it to her exclusion zones (`values` gets both; the referent may remove a zone later:
+    the zones are a default, her current unit is never proposed whatever she keeps).
+
+    :raise ValidationError: unknown landlord, or a unit that is not that landlord's.
+    """
+    from models import Unit  # a household's service reads a unit only here
+
+    home = values.get("current_home")
+    if home is None or home == previous:
+        return
+    landlord = session.scalar(sa.select(Organisation).where(Organisation.code == home["landlord"],
+                                                            Organisation.kind == "landlord"))
+    if landlord is None:
+        raise ValidationError(_l("Bailleur inconnu : %(code)s.", code=home["landlord"]), field="current_home.landlord")
+    lat = lon = None
+    if home["unit"]:
+        unit = session.scalar(sa.select(Unit).where(Unit.public_id == home["unit"], Unit.landlord_id == landlord.id))
+        if unit is None:
+            raise ValidationError(_l("Ce logement n'est pas un logement de ce bailleur sur la plateforme : "
+                                     "%(id)s.", id=home["unit"]), field="current_home.unit")
+        home = values["current_home"] = {**home, "commune": home["commune"] or unit.commune}
+        lat, lon = unit.lat, unit.lon
+    if home["commune"]:
+        zones = list(zones)
+        zones += [z for z in home_zones(home["commune"], lat, lon) if z not in zones]
+        values["exclusion_zones"] = zones
+
+
 def _check_reference(value: Any, errors: _Errors) -> str | None:
     reference = _string(value, "reference", errors, 80)
     if reference and _LOOKS_PERSONAL.search(reference):
@@ -472,6 +548,8 @@ def _parse_field(name: str, value: Any, errors: _Errors, today: dt.date, text: b
         return None if items is None or None in points else points
     if name == "notes":
         return _string(value, name, errors, MAX_NOTES, required=False) or None
+    if name == "current_home":
+        return _current_home(value, errors)
     raise AssertionError(name)  # pragma: no cover
 
 
@@ -501,14 +579,23 @@ SHARED_HOME_NEEDS_ZONE = _l(
     "d'exclusion (autour de son logement actuel) avant d'activer la demande.")
 
 
+CURRENT_HOME_NEEDS_COMMUNE = _l(
+    "Elle est locataire d'un bailleur social : indiquez la commune de son logement actuel avant d'activer "
+    "la demande, pour que rien ne lui soit proposé autour.")
+
+
 def _shared_home_guard(values: Mapping[str, Any], errors: _Errors) -> None:
-    """An active file of a woman still living with the aggressor must exclude somewhere.
+    """An active file of a woman still living with the aggressor must exclude somewhere, and
+    a tenant's current home must be located.
 
     Without a zone the solver may propose a unit next door to the home she is leaving (the
-    platform stores no current address, so the zone is the only thing that keeps her away).
+    platform stores no address, so the zone is the only thing that keeps her away).
     """
     if "shared_home" in (values.get("priority_categories") or []) and not values.get("exclusion_zones"):
         errors.add("exclusion_zones", SHARED_HOME_NEEDS_ZONE)
+    home = values.get("current_home")
+    if home and not home.get("commune"):
+        errors.add("current_home.commune", CURRENT_HOME_NEEDS_COMMUNE)
 
 
 def validate_household_fields(data: Any, *, partial: bool = False, text: bool = False,
@@ -570,6 +657,7 @@ def create_household(session: so.Session, association: Organisation, data: Any, 
     """A new draft household of the association, from validated fields."""
     values = validate_household_fields(data, text=text)
     check_reference_free(session, association.id, values["reference"], None)
+    _settle_home(session, values, None, values["exclusion_zones"])
     household = Household(association=association, status="draft", **values)
     session.add(household)
     session.flush()
@@ -601,6 +689,7 @@ def import_households(session: so.Session, association: Organisation, rows: Iter
     for i, row in enumerate(rows):
         try:
             values = validate_household_fields(row, today=today)
+            _settle_home(session, values, None, values["exclusion_zones"])
         except ValidationError as exc:
             for path, messages in exc.errors.items():
                 for message in messages if isinstance(messages, list) else [messages]:
@@ -646,6 +735,7 @@ def update_household(session: so.Session, household: Household, data: Any, *, ac
         raise Conflict(_l("Ce ménage est relogé : sa demande ne peut plus être modifiée."), field="status")
     values = validate_household_fields(data, partial=partial, text=text)
     merged = {name: getattr(household, name) for name in WRITABLE_FIELDS}
+    _settle_home(session, values, household.current_home, values.get("exclusion_zones", merged["exclusion_zones"]))
     merged.update(values, status=household.status)
     errors = _Errors()
     _consistency(merged, errors)
@@ -685,7 +775,8 @@ def activate_household(session: so.Session, household: Household, *, actor: User
         errors.add("consent_recorded_on", _l("Le consentement de la personne est nécessaire pour activer la "
                                              "demande : indiquez la date à laquelle il a été recueilli."))
     _shared_home_guard({"priority_categories": household.priority_categories,
-                        "exclusion_zones": household.exclusion_zones}, errors)
+                        "exclusion_zones": household.exclusion_zones, "current_home": household.current_home},
+                       errors)
     if errors:
         raise ValidationError(dict(errors))
     if household.status not in ("draft", "withdrawn"):
@@ -887,6 +978,28 @@ def describe_exclusion_zones(zones: Iterable[Mapping[str, Any]]) -> list[str]:
             words.append(str(_l("Jamais à moins de %(km)s km du point %(lat)s, %(lon)s", km=_km(zone["radius_km"]),
                                 lat=f"{zone['lat']:.5f}", lon=f"{zone['lon']:.5f}")))
     return words
+
+
+def landlord_choices(session: so.Session, departments: Iterable[str]) -> list[tuple[str, str]]:
+    """The landlords working in these departments, `(code, name)` by name: where she may rent now."""
+    wanted = set(departments)
+    rows = session.execute(sa.select(Organisation.code, Organisation.name, Organisation.departments)
+                           .where(Organisation.kind == "landlord").order_by(Organisation.name, Organisation.code))
+    return [(code, name) for code, name, deps in rows if not wanted or wanted & set(deps or [])]
+
+
+def describe_current_home(session: so.Session, home: Mapping[str, Any] | None) -> str | None:
+    """Her current tenancy in words, for her association only ("Locataire de … à Roubaix (59512)")."""
+    if not home:
+        return None
+    name = session.scalar(sa.select(Organisation.name).where(Organisation.code == home.get("landlord"))) \
+        or home.get("landlord")
+    place = _commune_words(home["commune"]) if home.get("commune") else str(_l("commune à préciser"))
+    text = str(_l("Locataire de %(landlord)s à %(place)s : ce logement ne lui sera jamais proposé.",
+                  landlord=name, place=place))
+    if home.get("unit"):
+        text += " " + str(_l("(logement %(id)s de la plateforme)", id=home["unit"]))
+    return text
 
 
 def describe_search_area(area: Mapping[str, list[str]] | None) -> list[str]:

@@ -32,6 +32,7 @@ from matching.validation import pair_components, pair_failures
 from models import Household, Organisation, Proposal, RefusedOffer, RehousingRequest, Unit, User, utcnow
 from models.housing import PROTECTED
 from services import audit, clock, photos, profiles, proposal_flow, runs, territory
+from services import households as households_svc
 from services import units as units_svc
 from services.errors import Conflict, NotFound, ServiceError, ValidationError
 
@@ -112,6 +113,9 @@ def pair_check(session: so.Session, unit: Unit, household: Household, *,
     })
     u, h = instance.units[0], instance.households[0]
     failures = pair_failures(instance, u, h)
+    if households_svc.current_unit(household.current_home) == unit.public_id:
+        # The home she lives in now (the one shared with the aggressor): the closest of zones.
+        failures = list(dict.fromkeys([*failures, "exclusion_zone"]))
     if failures:
         return PairCheck(tuple(failures), {})
     components = {name: cents / 100 for name, cents in pair_components(instance, u, h).items()}

@@ -29,7 +29,7 @@ _HOUSEHOLD_FIELDS = (
     "public_id", "reference", "status", "adults", "children", "monthly_income", "housing_allowance",
     "reference_income", "needs_wheelchair_access", "needs_no_stairs", "urgency", "priority_categories",
     "requested_on", "ready_from", "search_area", "exclusion_zones", "preferred_points", "notes",
-    "consent_recorded_on", "activated_at", "closed_at", "created_at", "updated_at",
+    "current_home", "consent_recorded_on", "activated_at", "closed_at", "created_at", "updated_at",
 )
 
 

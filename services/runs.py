@@ -48,6 +48,7 @@ import matching
 from models import Household, MatchRun, Organisation, Proposal, Unit, User, crypto, utcnow
 from models.runs import MatchRunLock, TerritoryPolicy
 from services import audit, ceilings, clock, messages, notifications, proposal_flow
+from services import households as households_svc
 from services import policy as policy_defaults
 from services import units as units_svc
 from services.errors import Conflict, NotFound, ValidationError
@@ -674,6 +675,7 @@ _HOUSEHOLD_COLUMNS = (
     # Read as ciphertext: only the households of the run are decrypted.
     sa.type_coerce(Household.exclusion_zones, sa.Text()).label("zones"),
     sa.type_coerce(Household.preferred_points, sa.Text()).label("points"),
+    sa.type_coerce(Household.current_home, sa.Text()).label("home"),
 )
 
 
@@ -702,6 +704,11 @@ def _unit_dict(row: Any, table: ceilings.CeilingTable | None = None) -> dict[str
 
 def _decrypt(text: str | None) -> Any:
     return json.loads(crypto.decrypt(text)) if text else []
+
+
+def _current_unit(row: Any) -> str | None:
+    """The unit a household row's current home is (decrypted only when she has one)."""
+    return households_svc.current_unit(json.loads(crypto.decrypt(row.home))) if row.home else None
 
 
 def _household_dict(row: Any, association_code: str) -> dict[str, Any]:
@@ -758,6 +765,7 @@ def build_instance(session: so.Session, run: MatchRun, as_of: dt.date) -> BuiltI
     }
     households: dict[str, dict[str, Any]] = {}
     household_ids: dict[str, int] = {}
+    current_units: dict[str, str] = {}  # household -> the unit she rents now
     for hrow in session.execute(
         sa.select(*_HOUSEHOLD_COLUMNS).where(Household.status == "active")
         .order_by(Household.id).execution_options(yield_per=BATCH)
@@ -766,6 +774,8 @@ def build_instance(session: so.Session, run: MatchRun, as_of: dt.date) -> BuiltI
         if household_departments(hrow.search_area, assoc_departments) & departments:
             households[hrow.public_id] = _household_dict(hrow, code)
             household_ids[hrow.public_id] = hrow.id
+            if (home_unit := _current_unit(hrow)) is not None:
+                current_units[hrow.public_id] = home_unit
 
     # Accepted pairs still open: locked, with their unit and household (no longer
     # published/active because of that very acceptance).
@@ -821,6 +831,8 @@ def build_instance(session: so.Session, run: MatchRun, as_of: dt.date) -> BuiltI
         fu, fh = unit_public.get(unit_id), household_public.get(household_id)
         if fu is not None and fh is not None and (fu, fh) not in locked_pairs:
             forbidden.add((fu, fh))
+    # Her current home is never proposed to her, whatever zones she kept around it.
+    forbidden |= {(u, h) for h, u in current_units.items() if u in units and (u, h) not in locked_pairs}
 
     doc = {
         "format": "passerelle.instance/1", "as_of": as_of.isoformat(), "policy": run.policy,

@@ -21,7 +21,7 @@ from matching import instance_from_dict
 from matching.validation import pair_failures
 from models import Household, Proposal, Unit, User
 from models.housing import PROTECTED
-from services import ceilings, clock, proposal_flow, runs
+from services import ceilings, clock, households, proposal_flow, runs
 from services import policy as policies
 from services.proposals import OPEN_STATUSES, _cancel
 
@@ -74,7 +74,9 @@ def broken_rules(proposal: Proposal, as_of: dt.date | None = None,
         "households": [_household_dict(proposal.household)],
     })
     failures = pair_failures(instance, instance.units[0], instance.households[0])
-    return [rule for rule in failures if rule not in IGNORED_RULES]
+    if households.current_unit(proposal.household.current_home) == proposal.unit.public_id:
+        failures = [*failures, "exclusion_zone"]  # her current home (services.offers.pair_check)
+    return list(dict.fromkeys(rule for rule in failures if rule not in IGNORED_RULES))
 
 
 def recheck_open_proposals(session: so.Session, *, household: Household | None = None,

@@ -6,6 +6,7 @@ matching, through every channel (run, candidacy, request, direct match), with:
     - the home she leaves added to her exclusion zones: its commune and, when the unit is
       placed, a circle of `TRANSFER_ZONE_RADIUS_KM` around it (the referent may widen them
       afterwards, as any zone); so no channel can offer her a unit near the place she flees;
+    - that home recorded as her current home (services.households: never proposed to her);
     - the highest urgency (3, immediate danger);
     - the file active again (no longer closed, so not purged as a closed file);
     - the lease she leaves `transferred` (the proposal flow's `transfer`), its follow-up
@@ -31,9 +32,10 @@ from services import audit, notifications, proposal_flow, territory
 from services import households as households_svc
 from services.errors import Conflict, NotFound, ValidationError
 
-# The circle around the home she leaves that no channel may propose in (km). A commune zone
-# is added too, so an unplaced unit of that commune is refused as well.
-TRANSFER_ZONE_RADIUS_KM = 10.0
+# The circle around the home she leaves that no channel may propose in (km): the one of any
+# current home (services.households). A commune zone is added too, so an unplaced unit of
+# that commune is refused as well.
+TRANSFER_ZONE_RADIUS_KM = households_svc.HOME_ZONE_RADIUS_KM
 REASON_LABELS = {
     "safety_incident": _l("Incident de sécurité dans le logement"),
     "aggressor_found": _l("L'agresseur a retrouvé son adresse"),
@@ -47,10 +49,7 @@ NOT_REHOUSED = _l("Une mutation urgente ne se demande que pour un ménage relog�
 def zones_around(unit: Any, radius_km: float = TRANSFER_ZONE_RADIUS_KM) -> list[dict[str, Any]]:
     """The exclusion zones that keep her away from this home: its commune, and a circle
     around it when it is placed."""
-    zones: list[dict[str, Any]] = [{"commune": unit.commune}]
-    if unit.lat is not None and unit.lon is not None:
-        zones.append({"lat": float(unit.lat), "lon": float(unit.lon), "radius_km": radius_km})
-    return zones
+    return households_svc.home_zones(unit.commune, unit.lat, unit.lon, radius_km)
 
 
 def current_lease(session: so.Session, household: Household) -> Proposal | None:
@@ -86,6 +85,7 @@ def transfer(session: so.Session, user: User, household_id: str, *, reason: str,
     zones = list(household.exclusion_zones or [])
     zones += [z for z in zones_around(unit) if z not in zones]
     household.exclusion_zones = zones
+    household.current_home = {"landlord": unit.landlord.code, "commune": unit.commune, "unit": unit.public_id}
     household.urgency = 3
     household.status = "active"
     household.closed_at = None

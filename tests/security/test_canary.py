@@ -39,8 +39,11 @@ NOTES = "CANARY-NOTE-b81e44 elle vit chez sa soeur au 12 rue des Lilas"
 POINT = {"lat": 48.123456, "lon": 2.654321, "radius_km": 8.0}
 RARE_COMMUNE, RARE_COMMUNE_NAME = "48012", "Monts-Verts"
 SCHOOL = {"lat": 50.612345, "lon": 3.071234, "label": "CANARY-SCHOOL"}
+# Her current home (she rents from the landlord who reads her proposals): its commune.
+HOME_COMMUNE, HOME_COMMUNE_NAME = "48166", "Cans et Cévennes"
 CANARIES = ("CANARY", "48.123456", "2.654321", "48.12345", "2.65432", "48,12345", "2,65432",
-            RARE_COMMUNE, RARE_COMMUNE_NAME, "50.612345", "3.071234", "rue des Lilas")
+            RARE_COMMUNE, RARE_COMMUNE_NAME, "50.612345", "3.071234", "rue des Lilas", HOME_COMMUNE,
+            HOME_COMMUNE_NAME)
 # What a coordinator may see of a household includes its reference, never its zones, points or notes.
 COORDINATOR_CANARIES = tuple(c for c in CANARIES if c != "CANARY") + ("CANARY-NOTE", "CANARY-SCHOOL")
 MAX_PAGES = 400
@@ -69,6 +72,7 @@ def world(db):  # type: ignore[no-untyped-def]
         db, association=association, reference=REFERENCE, notes=NOTES,
         exclusion_zones=[POINT, {"commune": RARE_COMMUNE}, {"department": "48"}],
         preferred_points=[SCHOOL], search_area={"communes": [], "departments": ["59"]},
+        current_home={"landlord": landlord.code, "commune": HOME_COMMUNE, "unit": None},
     )
     other = factories.create_household(db, association=association, reference="CANARY-REF-second",
                                        notes="CANARY-NOTE-second", exclusion_zones=[POINT])

@@ -18,7 +18,12 @@ class _Form(HTMLParser):
         if tag == "form":
             self.inside = self.action is None or a.get("action") == self.action or (
                 self.action == "" and not a.get("action"))
-        if not self.inside or not a.get("name"):
+        if not self.inside:
+            return
+        if tag == "option" and self._select and "selected" in a:  # an option has no name of its own
+            self.fields.append((self._select, a.get("value") or ""))
+            return
+        if not a.get("name"):
             return
         name = a["name"] or ""
         if tag == "input" and a.get("type") not in ("submit", "button", "reset", "file"):
@@ -27,8 +32,6 @@ class _Form(HTMLParser):
             self.fields.append((name, a.get("value") or ""))
         elif tag == "select":
             self._select = name
-        elif tag == "option" and self._select and "selected" in a:
-            self.fields.append((self._select, a.get("value") or ""))
         elif tag == "textarea":
             self._textarea = name
             self.fields.append((name, ""))

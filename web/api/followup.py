@@ -37,6 +37,8 @@ class ReferralSchema(Schema):
     children = fields.Integer()
     urgency = fields.Integer()
     shares_home = fields.Boolean(metadata={"description": "She shares the home with the aggressor"})
+    is_tenant = fields.Boolean(metadata={"description": "She is already a tenant of the referring landlord"})
+    site = fields.String(allow_none=True, metadata={"description": "The landlord's site or agency that refers her"})
     consent_on = fields.Date()
     message = fields.String(allow_none=True)
     decline_reason = fields.String(allow_none=True)
@@ -72,6 +74,10 @@ class ReferralArgs(StrictSchema):
     children = fields.Integer(load_default=0)
     urgency = fields.Integer(load_default=2)
     shares_home = fields.Boolean(load_default=False)
+    is_tenant = fields.Boolean(load_default=False, metadata={
+        "description": "She rents her home from this landlord: her file then records it as her current home"})
+    site = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "The site or agency that refers her (a name, never an address)"})
     consent_on = fields.Date(required=True)
     message = fields.String(load_default=None, allow_none=True)
 

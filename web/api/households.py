@@ -34,7 +34,7 @@ blp = Blueprint("households", __name__, description="Households an association s
 # withdrawn request. Free-text notes stay with the association.
 COORDINATOR_STATUSES = ("active", "proposed", "housed")
 # What a coordinator never reads of a household (her association and the solver do).
-COORDINATOR_HIDDEN = ("notes", "exclusion_zones", "preferred_points")
+COORDINATOR_HIDDEN = ("notes", "exclusion_zones", "preferred_points", "current_home")
 
 
 class SearchAreaSchema(Schema):
@@ -66,6 +66,11 @@ class HouseholdFieldsSchema(Schema):
     preferred_points = fields.List(fields.Dict(), metadata={"description": "`{lat, lon, label}`"})
     consent_recorded_on = fields.Date(allow_none=True)
     notes = fields.String(allow_none=True, metadata={"description": "Seen only by the association"})
+    current_home = fields.Dict(allow_none=True, metadata={"description": (
+        "She rents her home from a social landlord now: `{landlord: code, commune: INSEE code, unit: id or null}` "
+        "(the commune may wait until activation). Her current unit is never proposed to her, and the zones around "
+        "it (its commune, 10 km around a unit of the platform) are added to `exclusion_zones` when it is recorded. "
+        "Seen only by the association")})
 
 
 class HouseholdSchema(HouseholdFieldsSchema):

@@ -21,6 +21,7 @@ from wtforms import (
     FormField,
     HiddenField,
     RadioField,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -182,6 +183,17 @@ class HouseholdForm(FlaskForm):
     )
     exclusion_points = FieldList(FormField(PointZoneForm), min_entries=POINT_ROWS, max_entries=MAX_ROWS)
     preferred_points = FieldList(FormField(PreferredPointForm), min_entries=PREFERRED_ROWS, max_entries=MAX_ROWS)
+    # Her current home when she rents from a social landlord (choices: the view's landlords).
+    current_landlord = SelectField(
+        _l("Elle est aujourd'hui locataire de"), choices=[], validate_choice=False,
+        description=_l("Seulement si elle loue un logement social, par exemple celui qu'elle partage encore avec "
+                       "l'auteur des violences. Ce logement ne lui sera jamais proposé."))
+    current_commune = StringField(
+        _l("Commune de son logement actuel"),
+        description=_l("Nom ou code INSEE, jamais l'adresse. À l'enregistrement, la commune est ajoutée à ses zones "
+                       "d'exclusion : retirez-la ensuite seulement si elle peut y rester en sécurité."))
+    # The platform's id of her unit (an urgent transfer, the API): kept through a page edit.
+    current_unit = HiddenField()
     notes = TextAreaField(
         _l("Notes"),
         description=_l("Visibles uniquement par votre association, chiffrées. Aucun nom, aucune adresse."),
@@ -226,6 +238,10 @@ class HouseholdForm(FlaskForm):
             else:
                 row.lat.data, row.lon.data = _plain(zone["lat"]), _plain(zone["lon"])
                 row.distance_km.data = _plain(zone["radius_km"])
+        home = household.current_home or {}
+        self.current_landlord.data = home.get("landlord") or ""
+        self.current_commune.data = commune_words(home["commune"]) if home.get("commune") else ""
+        self.current_unit.data = home.get("unit") or ""
         preferred = household.preferred_points or []
         self._rows(self.preferred_points, len(preferred) + 1)
         for row, point in zip(self.preferred_points, preferred, strict=False):
@@ -300,6 +316,13 @@ class HouseholdForm(FlaskForm):
                 points.append(point)
                 self._point_origin.append(f"preferred_points-{i}")
         data["preferred_points"] = points
+        data["current_home"] = None
+        if (self.current_landlord.data or "").strip():
+            commune = resolved("current_commune", _split(self.current_commune.data or ""), resolve_commune)
+            data["current_home"] = {"landlord": self.current_landlord.data, "commune": commune[0] if commune else "",
+                                    "unit": self.current_unit.data or ""}
+        elif (self.current_commune.data or "").strip():
+            errors.setdefault("current_landlord", []).append(str(_l("Choisissez son bailleur actuel.")))
         return data, errors
 
     @staticmethod
@@ -363,6 +386,8 @@ class HouseholdForm(FlaskForm):
             return "search_communes"
         if path.startswith("search_area.departments"):
             return "search_departments"
+        if path.startswith("current_home"):
+            return "current_commune" if path.endswith(".commune") else "current_landlord"
         return path
 
     def show_errors(self, errors: dict[str, list[Any]]) -> None:

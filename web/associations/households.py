@@ -100,6 +100,7 @@ def summary(values: dict[str, Any]) -> dict[str, Any]:
         "allowance": euros(allowance),
         "urgency": svc.URGENCY_LABELS[values["urgency"]],
         "priorities": [svc.PRIORITY_LABELS[c] for c in values["priority_categories"] or []],
+        "home": svc.describe_current_home(get_session(), values.get("current_home")),
     }
 
 
@@ -182,6 +183,8 @@ def _form_page(form: HouseholdForm, household: Household | None) -> Any:
 
 
 def _render_form(form: HouseholdForm, household: Household | None, preview: dict[str, Any] | None) -> str:
+    form.current_landlord.choices = [("", _("— elle n'est pas locataire d'un bailleur social —"))] + \
+        svc.landlord_choices(get_session(), current_user.organisation.departments or [])
     return render_template("associations/household_form.html", form=form, household=household, preview=preview,
                            rate=preview["rate"] if preview else _rate(household.search_area if household else None),
                            **_helpers())

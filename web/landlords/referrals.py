@@ -49,6 +49,12 @@ class ReferralForm(FlaskForm):
     children = StringField(_l("Enfants"), default="0")
     urgency = SelectField(_l("Urgence"), default="2", validate_choice=False,
                           choices=[SelectChoice(str(k), v) for k, v in household_words.URGENCY_LABELS.items()])
+    site = StringField(_l("Site ou agence qui l'oriente (facultatif)"),
+                       description=_l("Le nom de votre agence ou de votre site, pour que l'association sache qui "
+                                      "rappeler : jamais l'adresse de son logement."))
+    is_tenant = BooleanField(_l("Elle est locataire de votre organisme"),
+                             description=_l("Son logement actuel ne lui sera jamais proposé ; l'association "
+                                            "indiquera sa commune, exclue de ses recherches."))
     shares_home = BooleanField(_l("Elle vit encore sous le même toit que l'agresseur"))
     consent_on = DateField(_l("Date de son accord pour cette orientation"), validators=[Optional(), Required()],
                            description=_l("Rien ne se fait sans son accord."))
@@ -106,7 +112,8 @@ def referral_new() -> Any:
                                      department=form.department.data or "", adults=form.adults.data,
                                      children=form.children.data or "0", urgency=form.urgency.data,
                                      consent_on=form.consent_on.data, shares_home=bool(form.shares_home.data),
-                                     message=form.message.data)
+                                     message=form.message.data, site=form.site.data,
+                                     is_tenant=bool(form.is_tenant.data))
             except ValidationError as exc:
                 db.rollback()
                 if form.consent_on.errors:  # "not a date" already says what is wrong
