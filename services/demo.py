@@ -201,3 +201,53 @@ def play_first_round(session: so.Session, sessionmaker: Callable[[], so.Session]
                                                      kind=DEMO_LEASE_KINDS[counts["leased"] % 3]))
             counts["leased"] += 1
     return counts
+
+
+# The demo's emergency places (issue 18): a studio in Lille, a T2 in Paris, a T1 in Amiens.
+DEMO_PLACES = (
+    ("Lille Métropole Habitat", {"commune": "59350", "lat": 50.6311, "lon": 3.0469, "rooms": 1, "rent": 290,
+                                 "charges": 40, "floor": 0, "surface_m2": 24}),
+    ("Paris Habitat", {"commune": "75119", "lat": 48.8841, "lon": 2.3822, "rooms": 2, "rent": 410,
+                       "charges": 60, "floor": 3, "elevator": True, "surface_m2": 41}),
+    ("Pas-de-Calais Habitat", {"commune": "80021", "lat": 49.8941, "lon": 2.2958, "rooms": 1, "rent": 270,
+                               "charges": 35, "floor": 1, "surface_m2": 26}),
+)
+DEMO_STAY_DAYS = 90
+
+
+def play_before_and_after(session: so.Session) -> dict[str, int]:
+    """What surrounds the matching: emergency places (one sheltering a woman in immediate
+    danger) and the caretaker's referrals of tenants (one awaiting the association, one taken
+    on, her file recording her current home). Through the services, as the pages do."""
+    from services import followup, shelter
+
+    by_email = {u.email: u for u in session.scalars(sa.select(User))}
+    coordinator = by_email["coordination@passerelle.demo"]
+    orgs = {o.name: o for o in session.scalars(sa.select(Organisation))}
+    today = dt.date.today()
+    counts = {"places": 0, "sheltered": 0, "referrals": 0}
+    for i, (landlord, place) in enumerate(DEMO_PLACES):
+        fields: dict[str, Any] = {"reference": f"{REFERENCE_PREFIX[landlord]}-URG-{i + 1}", "temporary": True,
+                                  "max_stay_days": DEMO_STAY_DAYS, "available_from": today.isoformat(),
+                                  "financing": "PLAI", **place}
+        unit = units.create_unit(session, orgs[landlord], fields)
+        units.publish_unit(session, unit)
+        counts["places"] += 1
+    # One place shelters the most urgent household it suits (the others stay free to show).
+    free = next((p for p in shelter.places(session, coordinator) if p.candidates), None)
+    if free is not None:
+        shelter.shelter(session, coordinator, unit_id=free.unit.public_id,
+                        household_id=free.candidates[0].household.public_id)
+        counts["sheltered"] += 1
+    caretaker, referent = by_email["gardienne@lmh.demo"], by_email["referente@sf-lille.demo"]
+    association = orgs["Solidarité Femmes Lille"]
+    for n, message in enumerate(("Signalée par la gardienne ; elle accepte d'être accompagnée.",
+                                 "Incident signalé par le voisinage, accord de la locataire.")):
+        referral = followup.refer(session, caretaker, association=association.code, landlord_reference=f"LMH-B-{n + 1}",
+                                  department="59", adults=1, children=1 + n, urgency=2 + n,
+                                  consent_on=today - dt.timedelta(days=2), shares_home=True, is_tenant=True,
+                                  site="Agence Lille Centre", message=message)
+        counts["referrals"] += 1
+        if n == 1:
+            followup.accept(session, referent, referral.public_id, reference=f"SFL-{today.year}-ORI-1")
+    return counts

@@ -89,7 +89,18 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
-from models import Checkpoint, Decision, Household, MatchRun, Organisation, Proposal, Referral, Transfer, Unit
+from models import (
+    Checkpoint,
+    Decision,
+    Household,
+    MatchRun,
+    Organisation,
+    Placement,
+    Proposal,
+    Referral,
+    Transfer,
+    Unit,
+)
 from models.runs import COMMISSION_REFUSAL_REASONS, HOUSEHOLD_DECLINE_REASONS
 from services import labels
 from services.errors import ValidationError
@@ -568,9 +579,15 @@ class _Data:
         self.households = [h for h in households.values() if h.home in selected]
         self.decisions = [d for d in self.decisions if d.unit_department in selected]
         self.made = [m for m in self.made if m[2] in selected]
+        # Permanent homes: emergency and temporary places are counted apart (`_shelter`).
         self.units = session.execute(
             sa.select(Unit.id, Unit.landlord_id, Unit.department, Unit.published_at)
-            .where(Unit.department.in_(departments))
+            .where(Unit.department.in_(departments), Unit.temporary.is_(False))
+        ).all()
+        # Stays in emergency and temporary places (issue 18), in the department of the place.
+        self.stays = session.execute(
+            sa.select(Placement.started_on, Placement.ended_on, Placement.end_reason, Placement.department)
+            .where(Placement.department.in_(departments))
         ).all()
         # Before and after the lease (issue 18): referrals by the department of her current home,
         # checkpoints by the department of the unit she was rehoused in (both fixed).
@@ -604,6 +621,7 @@ class _Data:
         part.referred_leases = [r for r in self.referred_leases if r[1] == department]
         part.checkpoints = [c for c in self.checkpoints if c.department == department]
         part.transfers = [t for t in self.transfers if t.department == department]
+        part.stays = [s for s in self.stays if s.department == department]
         return part
 
 
@@ -816,6 +834,9 @@ def _compute(data: _Data, quarter: Quarter, departments: list[str], lowest_quart
     tables.append(_followup(data, periods, quarter))
     tables.append(_referrals_by_landlord(data, quarter))
 
+    # 11. Emergency and temporary places.
+    tables.append(_shelter(data, periods, quarter))
+
     facts = {
         "lowest_quartile_income": threshold if (lowest_quartile_setting is not None or population >= SMALL)
         else None,
@@ -894,6 +915,42 @@ def _followup(data: _Data, periods: list[Period], quarter: Quarter) -> Table:
     for key, label in FOLLOWUP_ROWS:
         r = t.add(label, [c[key] for c in counts], key=key)
         _time_groups(t, r, quarter)
+    return t
+
+
+SHELTER_ROWS = [
+    ("stays_started", _l("Mises à l'abri commencées")),
+    ("stays_rehoused", _l("Séjours terminés : relogée (bail signé)")),
+    ("stays_stay_ended", _l("Séjours terminés : durée maximale atteinte")),
+    ("stays_left", _l("Séjours terminés : départ de la place")),
+    ("stays_other", _l("Séjours terminés : autre motif")),
+    ("stays_open_at_end", _l("Places occupées à la fin de la période")),
+]
+
+
+def _shelter(data: _Data, periods: list[Period], quarter: Quarter) -> Table:
+    """Stays in emergency and temporary places, counted apart from the permanent homes: how
+    many began, how they ended, how many places were still occupied at the period's end."""
+    def counts(p: Period) -> dict[str, int]:
+        c = {key: 0 for key, _label in SHELTER_ROWS}
+        for stay in data.stays:
+            if p.start <= stay.started_on < p.end:
+                c["stays_started"] += 1
+            if stay.ended_on is not None and p.start <= stay.ended_on < p.end:
+                c[f"stays_{stay.end_reason}"] += 1
+            if stay.started_on < p.end and (stay.ended_on is None or stay.ended_on >= p.end):
+                c["stays_open_at_end"] += 1
+        return c
+
+    per_period = [counts(p) for p in periods]
+    t = Table("shelter", str(_l("Places d'urgence et temporaires")), [p.label for p in periods],
+              row_header=str(_l("Indicateur")),
+              note=str(_l("Dans le département de la place. Une femme mise à l'abri reste candidate à un "
+                          "logement durable : ses propositions et son bail comptent avec les autres.")))
+    for key, label in SHELTER_ROWS:
+        r = t.add(label, [c[key] for c in per_period], key=key)
+        if key != "stays_open_at_end":  # a stock at a date, not a flow: no year-to-date sum
+            _time_groups(t, r, quarter)
     return t
 
 

@@ -108,7 +108,10 @@ def test_demo_loads_once_and_prints_accounts(database_url, tmp_path, monkeypatch
             units = conn.execute(sa.select(Unit.status, Unit.department, Unit.landlord_id)).all()
             households = conn.execute(sa.select(Household.status, Household.association_id)).all()
         engine.dispose()
-        assert len(units) == 150 and len(households) == 250
+        # 150 homes and 3 emergency places (one sheltering a woman); 250 households and the
+        # file of the caretaker's referral the association took on.
+        assert len(units) == 153 and len(households) == 251
+        assert "Emergency places: 3 (1 sheltering a woman in danger); referrals by the caretaker: 2." in first.output
         assert {u.department for u in units} == {"59", "62", "80", "75", "93"}
         assert len({u.landlord_id for u in units}) == 3
         assert len({h.association_id for h in households}) == 3

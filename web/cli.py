@@ -162,6 +162,10 @@ def demo(port: int, no_serve: bool) -> None:
         db.commit()
         click.echo("A first match was run and released; decisions so far: "
                    + ", ".join(f"{n} {what}" for what, n in counts.items()) + ".")
+        around = demo_data.play_before_and_after(db)
+        db.commit()
+        click.echo(f"Emergency places: {around['places']} ({around['sheltered']} sheltering a woman in danger); "
+                   f"referrals by the caretaker: {around['referrals']}.")
     click.echo("Demo data " + ("loaded." if created else "already there."))
     click.echo("\nDemo accounts (e-mail / password [/ second-factor secret for an authenticator app]):")
     for account in demo_data.ACCOUNTS:

@@ -180,3 +180,35 @@ def test_ending_a_stay_and_who_may(db, world):
         shelter.end_stay(db, world["coordinator"], stay.public_id, reason="left")
     units.withdraw_unit(db, place, actor=world["landlord"])
     assert place.status == "withdrawn"
+
+
+def test_the_committee_counts_stays_apart_from_permanent_homes(db, world):
+    """Six women sheltered in six places this quarter: five end (rehoused, maximum stay, left),
+    one is still there; the places are not among the homes published."""
+    from services import stats
+
+    landlord_org, coordinator = world["landlord_org"], world["coordinator"]
+    today = clock.today("59")
+    association = world["her"].association
+    ends = ["left", "left", "stay_ended", "stay_ended", "other", None]
+    for i, reason in enumerate(ends):
+        place = factories.create_unit(db, landlord=landlord_org, reference=f"ABRI-Q{i}", temporary=True,
+                                      max_stay_days=90, published_at=dt.datetime.now(dt.UTC), **DUNKERQUE)
+        her = factories.create_household(db, association=association, urgency=3,
+                                         search_area={"communes": [], "departments": ["59"]},
+                                         exclusion_zones=[{"department": "80"}])
+        stay = shelter.shelter(db, coordinator, unit_id=place.public_id, household_id=her.public_id)
+        if reason is not None:
+            shelter.end_stay(db, coordinator, stay.public_id, reason=reason)
+    db.flush()
+    quarter = stats.Quarter.of(today)
+    figures = stats.compute(db, quarter, ["59"])
+    counted = {row.key: row.cells[0].value for row in figures.table("shelter").rows}
+    assert counted == {"stays_started": 6, "stays_rehoused": 0, "stays_stay_ended": 2, "stays_left": 2,
+                       "stays_other": 1, "stays_open_at_end": 1}
+    headline = {row.key: row.cells[0].value for row in figures.table("headline").rows}
+    assert headline["units_published"] == 0  # six places published, no permanent home
+    # Published with small counts hidden, as every other table.
+    shown = {row.key: row.cells[0].public_value()
+             for row in stats.quarter_figures(db, quarter, ["59"]).table("shelter").rows}
+    assert shown["stays_started"] == 6 and shown["stays_left"] is None and shown["stays_open_at_end"] is None
