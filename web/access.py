@@ -52,6 +52,9 @@ ACCESS: dict[str, Rule] = {
     "health.readyz": OPEN,
     "auth.login": OPEN,
     "auth.login_code": OPEN,
+    "auth.forgot": OPEN,
+    "auth.reset": OPEN,
+    "auth.invitation": OPEN,
     "api-docs.openapi_json": OPEN,
     "api_docs.docs": OPEN,
     # Any logged-in user: her own account.
@@ -155,6 +158,7 @@ ACCESS: dict[str, Rule] = {
     "admin.dead_emails": ADMIN,
     "admin.users": ADMIN,
     "admin.user_detail": ADMIN,
+    "admin.user_invite": ADMIN,
     "admin.user_set_active": ADMIN,
     "admin.user_set_role": ADMIN,
     "admin.user_reset_totp": ADMIN,
@@ -240,7 +244,7 @@ TERRITORY_SCOPED: frozenset[str] = frozenset({
 COORDINATOR_UNSCOPED: frozenset[str] = frozenset({
     "static", "main.index", "main.about", "main.home", "health.healthz", "health.readyz", "auth.login",
     "auth.login_code", "api-docs.openapi_json", "api_docs.docs", "auth.logout", "auth.password",
-    "auth.totp_setup", "me.Me", "auth.tokens", "auth.token_revoke",
+    "auth.totp_setup", "me.Me", "auth.tokens", "auth.token_revoke", "auth.forgot", "auth.reset", "auth.invitation",
 })
 
 # Coordinator routes whose territory scoping is NOT done yet (known gap, issue 13): listed so

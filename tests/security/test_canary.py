@@ -302,7 +302,9 @@ def test_no_canary_reaches_other_people(app, db, connection, world, watcher):
         assert set(asked.values()) == {404}, asked
     if watcher == "other_association":
         # She asked for the canary's pages and download by their ids, and got what a missing record gets.
-        asked = {v: s for v, s in visited.items() if world["household"].public_id in v}
+        # (Her id typed as a password link's token is an invalid link: 410, the page says so.)
+        asked = {v: s for v, s in visited.items() if world["household"].public_id in v
+                 and not v.startswith(("/mot-de-passe-oublie/", "/invitation/"))}
         assert f"/association/menages/{world['household'].public_id}/export" in asked, visited
         assert set(asked.values()) == {404}, asked
     assert not found, f"canaries reached the {watcher}: {found}"

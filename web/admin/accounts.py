@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from services import accounts, audit
+from models import Organisation
+from services import accounts, audit, password_reset
 from services.errors import ServiceError
 from services.paging import Page
 from web.admin import bp
@@ -16,9 +18,11 @@ from web.admin.forms import (
     ActionForm,
     ActiveForm,
     AuditSearchForm,
+    InviteForm,
     RoleForm,
     UserSearchForm,
 )
+from web.config import public_url
 from web.db import get_session
 
 PER_PAGE = 50
@@ -60,6 +64,31 @@ def users():  # type: ignore[no-untyped-def]
                                page=_page(), per_page=PER_PAGE)
     return render_template("admin/users.html", form=form, page=page, filters=filters, role_labels=ROLE_LABELS,
                            has_totp=accounts.has_totp, is_locked=accounts.is_locked)
+
+
+@bp.route("/comptes/inviter", methods=["GET", "POST"])
+def user_invite():  # type: ignore[no-untyped-def]
+    """Open an account: its owner receives an e-mail to choose her password (nobody else knows it)."""
+    db = get_session()
+    form = InviteForm()
+    organisations = list(db.scalars(sa.select(Organisation).order_by(Organisation.kind, Organisation.name)))
+    form.organisation.choices = [("", _("— aucune —"))] + [(str(o.id), f"{o.name} ({o.kind})") for o in organisations]
+    if form.validate_on_submit():
+        chosen = next((o for o in organisations if str(o.id) == form.organisation.data), None)
+        try:
+            user = password_reset.invite(
+                db, email=form.email.data or "", role=form.role.data or "", organisation=chosen, actor=_actor(),
+                secret_key=current_app.config["SECRET_KEY"],
+                link_for=lambda token: public_url().rstrip("/") + url_for("auth.invitation", token=token))
+        except ServiceError as exc:
+            db.rollback()
+            getattr(form, exc.field or "email", form.email).errors.append(str(exc.message))
+        else:
+            db.commit()
+            flash(_("Invitation envoyée à %(email)s (valable %(days)d jours).", email=user.email,
+                    days=password_reset.INVITATION_DAYS), "success")
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+    return render_template("admin/invite.html", form=form)
 
 
 def _user_or_404(user_id: int):  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, HiddenField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from models import ROLES
 
@@ -52,6 +52,16 @@ class UserSearchForm(FlaskForm):
 class ActiveForm(FlaskForm):
     active = HiddenField()
     submit = SubmitField(_l("Appliquer"))
+
+
+class InviteForm(FlaskForm):
+    """A new account, whose owner chooses her password from the e-mailed invitation."""
+
+    email = EmailField(_l("Adresse e-mail"), validators=[DataRequired(), Length(max=254)])
+    role = SelectField(_l("Rôle"), choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES])
+    organisation = SelectField(_l("Organisation"), choices=[], validate_choice=False,
+                               description=_l("Celle dont le type correspond au rôle (aucune pour l'administration)."))
+    submit = SubmitField(_l("Inviter"))
 
 
 class RoleForm(FlaskForm):

@@ -17,6 +17,29 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Se connecter"))
 
 
+class ForgotForm(FlaskForm):
+    email = EmailField(_l("Adresse e-mail de votre compte"), validators=[DataRequired(), Length(max=254)],
+                       render_kw={"autocomplete": "username"})
+    submit = SubmitField(_l("Recevoir un lien"))
+
+
+class NewPasswordForm(FlaskForm):
+    """A new password from a reset or invitation link (no current password to give)."""
+
+    password = PasswordField(
+        _l("Nouveau mot de passe"),
+        validators=[DataRequired(), Length(min=12, max=128)],
+        description=_l("Entre 12 et 128 caractères ; une phrase de plusieurs mots est idéale."),
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("Confirmer le nouveau mot de passe"),
+        validators=[DataRequired(), EqualTo("password", message=_l("Les deux saisies diffèrent."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField(_l("Enregistrer le mot de passe"))
+
+
 class PasswordForm(FlaskForm):
     current_password = PasswordField(_l("Mot de passe actuel"), validators=[DataRequired()],
                                      render_kw={"autocomplete": "current-password"})

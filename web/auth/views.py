@@ -7,24 +7,27 @@ import datetime as dt
 import io
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from models import ApiToken, User, utcnow
-from services import accounts
+from services import accounts, password_reset
 from services.errors import ServiceError, ValidationError
 from web import requests as request_hooks
 from web.auth import HOME
 from web.auth.forms import (
     CodeForm,
+    ForgotForm,
     LoginForm,
     LogoutForm,
+    NewPasswordForm,
     PasswordForm,
     TokenForm,
     TokenRevokeForm,
     TotpDisableForm,
 )
+from web.config import public_url
 from web.db import get_session
 from web.extensions import limiter
 
@@ -138,6 +141,66 @@ def login_code():  # type: ignore[no-untyped-def]
             return redirect(url_for("auth.login"))
         form.code.errors.append(_("Code incorrect."))
     return render_template("auth/code.html", form=form)
+
+
+def _forgot_account_key() -> str:
+    """Rate-limit key of the address a reset is asked for (the same for every spelling)."""
+    return "forgot-account:" + accounts.email_key(request.form.get("email") or "")[:254]
+
+
+@bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
+@limiter.limit("5 per minute;20 per hour", methods=["POST"])
+@limiter.limit("3 per hour", methods=["POST"], key_func=_forgot_account_key)
+def forgot():  # type: ignore[no-untyped-def]
+    """Ask for a reset link: the same answer whether the address has an account or not."""
+    form = ForgotForm()
+    if form.validate_on_submit():
+        db = get_session()
+        secret = current_app.config["SECRET_KEY"]
+        password_reset.request_reset(
+            db, form.email.data or "", secret_key=secret,
+            link_for=lambda token: public_url().rstrip("/") + url_for("auth.reset", token=token))
+        db.commit()
+        flash(_("Si un compte actif existe pour cette adresse, un e-mail vient de lui être envoyé avec un lien "
+                "valable %(hours)d heure.", hours=password_reset.RESET_HOURS), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/mot-de-passe-oublie/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def reset(token: str):  # type: ignore[no-untyped-def]
+    """Choose a new password from a reset link."""
+    return _new_password(token, "reset")
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def invitation(token: str):  # type: ignore[no-untyped-def]
+    """Choose one's first password from an invitation."""
+    return _new_password(token, "invitation")
+
+
+def _new_password(token: str, purpose: str):  # type: ignore[no-untyped-def]
+    db = get_session()
+    secret = current_app.config["SECRET_KEY"]
+    if password_reset.user_for_token(db, token, secret, purpose) is None:
+        return render_template("auth/link_invalid.html", message=password_reset.INVALID_LINK), 410
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            password_reset.set_password(db, token, form.password.data or "", secret_key=secret, purpose=purpose)
+        except ValidationError as exc:
+            db.rollback()
+            form.password.errors.append(str(exc.message))
+        else:
+            db.commit()
+            if current_user.is_authenticated:  # someone else's session in this browser ends here
+                logout_user()
+            session.clear()
+            flash(_("Mot de passe enregistré : connectez-vous avec lui."), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/new_password.html", form=form, purpose=purpose)
 
 
 @bp.route("/deconnexion", methods=["POST"])
