@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import smtplib
 import ssl
 from collections.abc import Callable, Iterable
@@ -168,6 +169,42 @@ def for_user(session: so.Session, user: User, limit: int = 50) -> list[Notificat
         sa.select(Notification).where(_visible_to(user))
         .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
     ))
+
+
+# The association's pages a notification may link to, and the record each names.
+_ASSOCIATION_LINKS = re.compile(r"^/association/(propositions|menages|suivi)/([A-Za-z0-9_-]+)$")
+
+
+def households_named(session: so.Session, user: User, items: Iterable[Notification]) -> dict[int, str]:
+    """For an association's user: the reference of her own household each notification is
+    about (its link's proposal, household or checkpoint), so that the list says which one.
+    Only her association's references are read; any other reader gets nothing."""
+    from models import Checkpoint, Household, Proposal
+
+    if user.role != "association" or user.organisation_id is None:
+        return {}
+    wanted: dict[str, dict[str, list[int]]] = {"propositions": {}, "menages": {}, "suivi": {}}
+    for n in items:
+        found = _ASSOCIATION_LINKS.match(n.link or "")
+        if found:
+            wanted[found[1]].setdefault(found[2], []).append(n.id)
+    own = Household.association_id == user.organisation_id
+    queries = {
+        "propositions": sa.select(Proposal.public_id, Household.reference)
+        .join(Household, Household.id == Proposal.household_id),
+        "menages": sa.select(Household.public_id, Household.reference),
+        "suivi": sa.select(Checkpoint.public_id, Household.reference)
+        .join(Household, Household.id == Checkpoint.household_id),
+    }
+    keys = {"propositions": Proposal.public_id, "menages": Household.public_id, "suivi": Checkpoint.public_id}
+    named: dict[int, str] = {}
+    for kind, ids in wanted.items():
+        if not ids:
+            continue
+        for public_id, reference in session.execute(queries[kind].where(own, keys[kind].in_(sorted(ids)))):
+            for notification_id in ids[public_id]:
+                named[notification_id] = reference
+    return named
 
 
 def unread_count(session: so.Session, user: User) -> int:

@@ -22,8 +22,10 @@ def add_notification_pages(bp: Blueprint) -> None:
     def notifications_page():  # type: ignore[no-untyped-def]
         """The user's and her organisation's notifications, newest first."""
         badge = notifications_badge()  # the navigation's count, taken once for the page
+        items = notifications.for_user(get_session(), current_user)
         return render_template("notifications.html", proposals_endpoint=f"{request.blueprint}.proposals",
-                               items=notifications.for_user(get_session(), current_user),
+                               items=items, households=notifications.households_named(get_session(), current_user,
+                                                                                     items),
                                unread=badge.unread if badge else 0, form=ReadForm())
 
     @bp.route("/notifications/lues", methods=["POST"])

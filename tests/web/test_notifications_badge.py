@@ -91,3 +91,24 @@ def test_no_badge_and_no_query_without_a_notifications_page(client, login_as, db
         response = client.get(url)
     assert badge(response) is None and "notifications-badge" not in response.get_data(as_text=True)
     assert _notification_queries(queries) == [], queries.report()
+
+
+def test_an_association_s_notifications_name_her_household_and_only_to_her(client, db, login_as, auth):
+    """ "La commission a retenu le ménage (proposition P-…)": which one? Her association reads
+    its own file reference beside it; the landlord's notification of the same proposal does not."""
+    from services import proposals
+
+    association = factories.create_organisation(db, "association")
+    landlord_org = factories.create_organisation(db, "landlord")
+    household = factories.create_household(db, association=association, reference="SFL-2026-0042")
+    proposal = factories.create_proposal(db, household=household, status="household_accepted",
+                                         unit=factories.create_unit(db, landlord=landlord_org))
+    landlord = factories.create_user(db, "landlord", organisation=landlord_org)
+    proposals.decide(db, landlord, proposal.public_id, decision="accept", rank=1)
+    db.commit()
+    login_as(factories.create_user(db, "association", organisation=association))
+    page = html.unescape(client.get("/association/notifications").get_data(as_text=True))
+    assert "La commission d'attribution a retenu le ménage" in page and "ménage SFL-2026-0042" in page
+    auth.logout()
+    login_as(landlord)
+    assert "SFL-2026-0042" not in client.get("/bailleur/notifications").get_data(as_text=True)
