@@ -20,10 +20,7 @@ from models import Household, Proposal, Unit
 from services import households, offers, runs
 from services.errors import ValidationError
 from tests import factories
-
-LILLE = dict(commune="59350", department="59", lat=50.6292, lon=3.0573)
-VILLENEUVE = dict(commune="59009", department="59", lat=50.6324, lon=3.1530)  # ~7 km from LILLE
-DUNKERQUE = dict(commune="59183", department="59", lat=51.0301, lon=2.3367)  # ~70 km away
+from tests.places import LILLE
 
 
 @pytest.fixture(autouse=True)

@@ -13,10 +13,7 @@ from models import Notification, Placement, Proposal
 from services import clock, offers, proposals, runs, shelter, units
 from services.errors import Conflict, NotFound, ValidationError
 from tests import factories
-
-LILLE = dict(commune="59350", department="59", lat=50.6292, lon=3.0573)
-ROUBAIX = dict(commune="59512", department="59", lat=50.6942, lon=3.1746)
-DUNKERQUE = dict(commune="59183", department="59", lat=51.0301, lon=2.3367)
+from tests.places import DUNKERQUE, LILLE, ROUBAIX
 
 
 @pytest.fixture(autouse=True)

@@ -40,20 +40,11 @@ class NewPasswordForm(FlaskForm):
     submit = SubmitField(_l("Enregistrer le mot de passe"))
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(NewPasswordForm):
+    """Change one's password: the same new password, after the current one."""
+
     current_password = PasswordField(_l("Mot de passe actuel"), validators=[DataRequired()],
                                      render_kw={"autocomplete": "current-password"})
-    password = PasswordField(
-        _l("Nouveau mot de passe"),
-        validators=[DataRequired(), Length(min=12, max=128)],
-        description=_l("Entre 12 et 128 caractères ; une phrase de plusieurs mots est idéale."),
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        _l("Confirmer le nouveau mot de passe"),
-        validators=[DataRequired(), EqualTo("password", message=_l("Les deux saisies diffèrent."))],
-        render_kw={"autocomplete": "new-password"},
-    )
     submit = SubmitField(_l("Changer le mot de passe"))
 
 
