@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -322,3 +323,28 @@ def committee_tables(session: so.Session, convention: Convention, quarter: Quart
         stats.suppress_table(table)
         tables.append(table)
     return tables
+
+
+@dataclass
+class Section:
+    """A convention as the committee reads it for a quarter: its terms and its commitment tables.
+
+    Plain values, not the row: a frozen quarter rebuilds it from its snapshot
+    (services.snapshots), where the terms are the ones the committee saw that day."""
+
+    id: int
+    title: str
+    departments: list[str]
+    parties: list[str]
+    funders: list[str]
+    starts_on: dt.date
+    ends_on: dt.date
+    year: int
+    tables: list[stats.Table] = field(default_factory=list)
+
+
+def committee_sections(session: so.Session, departments: Iterable[str], quarter: Quarter) -> list[Section]:
+    """Live commitment tables of every convention touching `departments` (newest start first)."""
+    return [Section(c.id, c.title, list(c.departments), list(c.parties), list(c.funders), c.starts_on, c.ends_on,
+                    quarter.year, committee_tables(session, c, quarter))
+            for c in conventions_touching(session, departments)]
