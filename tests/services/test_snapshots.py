@@ -157,7 +157,9 @@ def test_frozen_commitments_are_unchanged_after_a_purge_and_an_erasure(app, db, 
     db.commit()
     login_as("committee", organisation=committee)
     page_before = client.get("/comite/conventions?quarter=2026-Q4").get_data(as_text=True)
+    home_before = client.get("/comite/?quarter=2026-Q4&departments=59,62").get_data(as_text=True)
     assert "Trimestre clos" in page_before and "les chiffres sont identiques" in page_before
+    assert _section_figures(page_before, 'id="convention-') == _section_figures(home_before, 'id="convention-')
     assert _section_figures(page_before, 'id="convention-')[:8] == ["20", "7", "9", "45 %", "20", "7", "9", "—"]
 
     # Every rehoused household purged (closed long ago by then), another erased.
@@ -173,7 +175,9 @@ def test_frozen_commitments_are_unchanged_after_a_purge_and_an_erasure(app, db, 
         assert _xlsx_figures(reports.build(db, "xlsx", Q4, DEPS, lang="en").content) == xlsx_before
         assert snapshots.convention_differences(db, snapshot) > 0
     page_after = client.get("/comite/conventions?quarter=2026-Q4").get_data(as_text=True)
+    home_after = client.get("/comite/?quarter=2026-Q4&departments=59,62").get_data(as_text=True)
     assert _section_figures(page_after, 'id="convention-') == _section_figures(page_before, 'id="convention-')
+    assert _section_figures(home_after, 'id="convention-') == _section_figures(home_before, 'id="convention-')
     assert "Pass'Logement Nord 2026" in html.unescape(page_after)
     # The difference is counted, never listed.
     assert re.search(r"Recalculés aujourd.{1,5}hui, \d+ chiffres? diff", page_after)
