@@ -8,8 +8,11 @@ What counts as achieved (never typed in; each from one event of the platform)
       ``decided_at``) on a proposal whose origin is ``request``, for a unit in the
       convention's departments; it counts for the unit's landlord and for the household's
       association;
-    - shared_home_moves: a lease signed (any origin) by a household whose categories
-      include ``shared_home`` (she still lived with the violent partner); same attribution;
+    - shared_home_moves: the first lease signed (any origin) by a household whose categories
+      include ``violence`` and ``shared_home`` (she still lived with the violent partner): one
+      woman per household, the person supported, as ``stats.women_rehoused`` counts the women
+      rehoused (a later lease, after an urgent transfer, is no move out of a shared home);
+      same attribution;
     - staff_trained: the persons of the training sessions the coordinator recorded for
       the convention (``TrainingRecord.held_on``).
     Only events inside the convention's span and the asked period count (Paris days).
@@ -233,17 +236,27 @@ def achievements(session: so.Session, convention: Convention, period: Period) ->
         out[(landlord_id, "units_posted")] += 1
         if temporary:
             out[(landlord_id, "emergency_places")] += 1
+    # Each household's first lease: she moves out of the shared home once (a later lease, after an
+    # urgent transfer, is a move from the new home), as the committee counts her rehoused once.
+    first = (sa.select(Proposal.household_id, sa.func.min(Decision.decided_at).label("at"))
+             .join(Decision, Decision.proposal_id == Proposal.id)
+             .where(Decision.step == "lease", Decision.outcome == "accept")
+             .group_by(Proposal.household_id).subquery())
     leases = session.execute(
-        sa.select(Unit.landlord_id, Household.association_id, Proposal.origin, Household.priority_categories)
+        sa.select(Unit.landlord_id, Household.association_id, Proposal.origin, Household.priority_categories,
+                  Decision.decided_at == first.c.at)
         .select_from(Decision).join(Proposal, Decision.proposal_id == Proposal.id)
         .join(Unit, Proposal.unit_id == Unit.id).join(Household, Proposal.household_id == Household.id)
+        .join(first, first.c.household_id == Household.id)
         .where(Decision.step == "lease", Decision.outcome == "accept", Unit.department.in_(deps),
                Decision.decided_at >= p.start_utc, Decision.decided_at < p.end_utc))
-    for landlord_id, association_id, origin, categories in leases:
+    for landlord_id, association_id, origin, categories, is_first in leases:
         kinds = []
         if origin == "request":
             kinds.append("rehousings_on_request")
-        if "shared_home" in (categories or []):
+        # One woman per household, the person supported, as "Femmes relogées" counts her
+        # (stats.women_rehoused): the moves are a part of the women rehoused, never more.
+        if is_first and "shared_home" in (categories or []) and stats.women_rehoused([categories or []]):
             kinds.append("shared_home_moves")
         for kind in kinds:
             out[(landlord_id, kind)] += 1

@@ -262,3 +262,14 @@ def test_the_quarter_page_opens_with_the_commitments_of_its_conventions(client, 
     # The page of commitments still works.
     assert "Pass'Logement Nord 2026" in html_lib.unescape(
         client.get("/comite/conventions?quarter=2026-Q4").get_data(as_text=True))
+
+
+def test_the_page_reads_one_woman_rehoused_per_violence_household(client, db, member):
+    _world, parts = build_quarter_world(db)
+    for h in parts["q3"]:
+        h.adults = 2  # a second adult in each of five of the six rehoused households
+    db.commit()
+    page = client.get("/comite/?quarter=2026-Q4&departments=59,62").get_data(as_text=True)
+    row = re.search(r"<th scope=\"row\">Femmes relogées</th>(.*?)</tr>", page, re.S)
+    assert row is not None
+    assert re.findall(r'data-status="\w+">([^<]*)</td>', row.group(1)) == ["6", "0", "6"]
