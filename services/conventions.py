@@ -91,6 +91,14 @@ def conventions_touching(session: so.Session, departments: Iterable[str]) -> lis
     return [c for c in rows if set(c.departments) & allowed]
 
 
+def committee_convention(session: so.Session, convention_id: int, departments: Iterable[str]) -> Convention:
+    """A convention a committee follows (one of its departments in `departments`); NotFound otherwise."""
+    convention = session.get(Convention, convention_id)
+    if convention is None or not set(convention.departments) & set(departments):
+        raise NotFound(_l("Convention introuvable."))
+    return convention
+
+
 def get_convention(session: so.Session, convention_id: int, user: User | None = None) -> Convention:
     """One convention; NotFound when absent or (for a coordinator) outside her territory."""
     convention = session.get(Convention, convention_id)

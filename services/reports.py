@@ -10,6 +10,12 @@ snapshot (services.snapshots).
   a byte order mark (so that spreadsheet software reads accents), French number formats
   ("12,5") - or English ones for ``lang="en"``.
 
+A convention's yearly report (:func:`build_yearly`, XLSX or CSV): for each year of the
+convention up to the current one, each commitment against what was achieved in the year.
+A year is read from its fourth quarter's snapshot when that quarter was closed (its year to
+date is the whole year, frozen and already suppressed), else recomputed today through the
+same ``committee_tables`` (so through the same suppression).
+
 Every builder calls :func:`services.stats.require_suppressed` first. The language is
 chosen by the caller with ``flask_babel.force_locale`` around the whole build (see
 :func:`build`), figures included: their labels are translated when computed.
@@ -20,6 +26,7 @@ from __future__ import annotations
 import base64
 import csv
 import dataclasses
+import datetime as dt
 import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -31,7 +38,8 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
-from services import charts, conventions, snapshots, stats
+from models import Convention
+from services import charts, clock, conventions, snapshots, stats
 from services.committee import QuarterReview, quarter_review
 from services.exports import safe_cell, safe_row
 from services.stats import Figures, Quarter
@@ -146,15 +154,14 @@ def _xlsx_value(cell: stats.Cell, lang: str) -> Any:
     return safe_cell(str(cell.value))
 
 
-def _table_sheet(wb: Any, table: stats.Table, used: set[str], lang: str) -> None:
-    """One sheet: the table's title, its header, its rows (totals bold), its note."""
+def _append_table(ws: Any, table: stats.Table, lang: str) -> None:
+    """A table at the foot of a sheet: its title, its header, its rows (totals bold), its note."""
     from openpyxl.styles import Font
 
-    ws = wb.create_sheet(_sheet_title(table.title, used))
     ws.append(safe_row([table.title]))
-    ws["A1"].font = Font(bold=True)
+    ws[ws.max_row][0].font = Font(bold=True)
     ws.append(safe_row([table.row_header or ""] + [str(c) for c in table.columns]))
-    for cell in ws[2]:
+    for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
     for row in table.rows:
         ws.append([safe_cell(row.label)] + [_xlsx_value(c, lang) for c in row.cells])
@@ -170,6 +177,11 @@ def _table_sheet(wb: Any, table: stats.Table, used: set[str], lang: str) -> None
     ws.column_dimensions["A"].width = 48
     for col in "BCDEFG":
         ws.column_dimensions[col].width = 18
+
+
+def _table_sheet(wb: Any, table: stats.Table, used: set[str], lang: str) -> None:
+    """One sheet for one table."""
+    _append_table(wb.create_sheet(_sheet_title(table.title, used)), table, lang)
 
 
 def xlsx(figures: Figures, review: QuarterReview | None = None, *, lang: str = "fr",
@@ -214,8 +226,13 @@ def status_label(status: str) -> str:
 def csv_rows(figures: Figures, lang: str = "fr", commitments: Sequence[stats.Table] = ()) -> Iterator[list[str]]:
     """Header then one line per figure: table, row, column, value (as displayed); commitments first."""
     stats.require_suppressed(figures)
+    yield from table_csv_rows([*commitments, *figures.tables], lang)
+
+
+def table_csv_rows(tables: Sequence[stats.Table], lang: str = "fr") -> Iterator[list[str]]:
+    """Header then one line per figure of suppressed tables: table, row, column, value (as displayed)."""
     yield safe_row([str(_l("tableau")), str(_l("ligne")), str(_l("colonne")), str(_l("valeur"))])
-    for table in [*commitments, *figures.tables]:
+    for table in tables:
         for row in table.rows:
             for col, cell in zip(table.columns, row.cells, strict=True):
                 yield safe_row([table.title, row.label, str(col), stats.display(cell, lang).replace("\u00a0", " ")])
@@ -226,3 +243,101 @@ def csv_bytes(figures: Figures, *, lang: str = "fr", commitments: Sequence[stats
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerows(csv_rows(figures, lang, commitments))
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _csv_of(rows: Iterator[list[str]]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator="\r\n").writerows(rows)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+# --------------------------------------------------------------------------- a convention's years
+
+YEARLY_FORMATS = ("xlsx", "csv")
+
+
+@dataclass
+class Year:
+    """One year of a convention's report: its tables, and whether they were frozen (and when)."""
+
+    year: int
+    tables: list[stats.Table]
+    frozen_at: dt.datetime | None = None  # when its snapshot was frozen; None: recomputed today
+
+
+def yearly(session: so.Session, convention: Convention, departments: list[str], *,
+           today: dt.date | None = None) -> list[Year]:
+    """Each year of the convention up to this one: commitment, achieved in the year, share kept.
+
+    Read from the fourth quarter of the year (its year to date is the year) for the committee's
+    `departments`: its snapshot when closed, else live (services.snapshots.convention_sections).
+    Dropping the quarter's column of a suppressed table reveals nothing (it only shows less)."""
+    this_year = (today or clock.today()).year
+    out = []
+    for year in conventions.years(convention):
+        if year > this_year:
+            break
+        q4 = Quarter(year, 4)
+        snapshot = snapshots.find(session, q4, departments)
+        frozen = snapshot is not None and "conventions" in snapshot.figures.get("fr", {})
+        section = next((s for s in snapshots.convention_sections(session, q4, departments)
+                        if s.id == convention.id), None)
+        tables = []
+        for t in section.tables if section else []:
+            columns = [t.columns[0], str(_l("Réalisé en %(y)s", y=year)), t.columns[3]]
+            rows = [dataclasses.replace(r, cells=[r.cells[0], r.cells[2], r.cells[3]]) for r in t.rows]
+            tables.append(stats.Table(f"{year}-{t.key}", f"{year} — {t.title}", columns, rows=rows,
+                                      row_header=t.row_header))
+        out.append(Year(year, tables, snapshot.frozen_at if frozen and snapshot else None))
+    return out
+
+
+def build_yearly(session: so.Session, fmt: str, convention: Convention, departments: list[str], *,
+                 lang: str = "fr", today: dt.date | None = None) -> Report:
+    """A convention's yearly report in ``fmt`` (xlsx, csv) and language ``lang`` (fr, en)."""
+    if fmt not in YEARLY_FORMATS:
+        raise ValueError(fmt)
+    with force_locale(lang):
+        years = yearly(session, convention, departments, today=today)
+        for y in years:
+            note = (str(_l("Chiffres figés le %(d)s avec le 4e trimestre %(y)s.",
+                           d=y.frozen_at.strftime("%d/%m/%Y"), y=y.year)) if y.frozen_at
+                    else str(_l("Année %(y)s non close : chiffres recalculés aujourd'hui.", y=y.year)))
+            for t in y.tables:
+                t.note = note
+        tables = [t for y in years for t in y.tables]
+        if fmt == "csv":
+            content = _csv_of(table_csv_rows(tables, lang))
+        else:
+            content = _yearly_xlsx(convention, years, lang)
+    suffix = "" if lang == "fr" else f"-{lang}"
+    return Report(content, FORMATS[fmt], f"convention-{convention.id}-bilan-annuel{suffix}.{fmt}")
+
+
+def _yearly_xlsx(convention: Convention, years: list[Year], lang: str) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    cover = wb.active
+    cover.title = str(_l("Présentation"))[:31]
+    cover.append(safe_row([str(_l("Bilan annuel — %(t)s", t=convention.title))]))
+    cover["A1"].font = Font(bold=True, size=14)
+    cover.append(safe_row([str(_l("Départements")), ", ".join(convention.departments)]))
+    cover.append(safe_row([str(_l("Parties")), ", ".join(convention.parties)]))
+    cover.append(safe_row([str(_l("Période")), f"{convention.starts_on.isoformat()} – "
+                           f"{(convention.ends_on - dt.timedelta(days=1)).isoformat()}"]))
+    cover.append(safe_row([str(_l("Petits effectifs")), stats.legend()]))
+    for y in years:
+        cover.append(safe_row([str(y.year), y.tables[0].note if y.tables else
+                               str(_l("Aucun engagement pour %(y)s.", y=y.year))]))
+    cover.column_dimensions["A"].width = 30
+    # One sheet per year, its tables one under the other (a sheet's name holds 31 characters only).
+    for y in years:
+        ws = wb.create_sheet(str(y.year))
+        for table in y.tables:
+            _append_table(ws, table, lang)
+            ws.append([])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -201,3 +201,60 @@ def test_an_open_quarter_reads_live_commitments_and_an_old_snapshot_without_them
         (again,) = snapshots.convention_sections(db, Q4, DEPS)
         assert again.tables[1].rows[0].cells[1].value == 6
         assert snapshots.convention_differences(db, snapshot) == 0
+
+
+def test_the_yearly_report_reads_a_closed_year_from_its_snapshot_in_both_languages(app, db, client, login_as):
+    import csv
+
+    from models import AuditEvent
+
+    _world, _parts, convention = _commitment_world(db)
+    committee = factories.create_organisation(db, "committee", departments=DEPS)
+    with app.test_request_context("/"):
+        open_year = reports.build_yearly(db, "csv", convention, DEPS, today=AFTER).content.decode("utf-8-sig")
+        assert "recalculés aujourd'hui" not in open_year  # notes are in the XLSX; the CSV holds figures
+        snapshots.freeze(db, Q4, DEPS, today=AFTER)
+        (year,) = reports.yearly(db, convention, DEPS, today=AFTER)
+        assert year.year == 2026 and year.frozen_at is not None
+        before = {(fmt, lang): reports.build_yearly(db, fmt, convention, DEPS, lang=lang, today=AFTER).content
+                  for fmt in ("csv", "xlsx") for lang in ("fr", "en")}
+    rows = list(csv.reader(io.StringIO(before[("csv", "fr")].decode("utf-8-sig")), delimiter=";"))
+    by_key = {(r[0], r[1], r[2]): r[3] for r in rows[1:]}
+    title = "2026 — Décohabitations (sorties d'un logement partagé avec l'auteur) — bailleurs"
+    assert by_key[(title, "Bailleur Nord", "Engagement 2026")] == "10"
+    assert by_key[(title, "Bailleur Nord", "Réalisé en 2026")] == "6"
+    assert by_key[(title, "Bailleur Nord", "Part de l'engagement tenue")] == "60 %"
+    assert "Achieved in 2026" in before[("csv", "en")].decode("utf-8-sig")
+    assert before[("csv", "fr")].decode("utf-8-sig") == open_year  # nothing changed before the freeze
+    db.commit()
+
+    assert privacy.purge(db, 12, now=dt.datetime(2028, 6, 1, tzinfo=dt.UTC))
+    db.commit()
+    with app.test_request_context("/"):
+        after = {(fmt, lang): reports.build_yearly(db, fmt, convention, DEPS, lang=lang, today=AFTER).content
+                 for fmt in ("csv", "xlsx") for lang in ("fr", "en")}
+    assert after[("csv", "fr")] == before[("csv", "fr")] and after[("csv", "en")] == before[("csv", "en")]
+    for lang in ("fr", "en"):
+        assert _xlsx_figures(after[("xlsx", lang)]) == _xlsx_figures(before[("xlsx", lang)])
+    book = load_workbook(io.BytesIO(after[("xlsx", "en")]))
+    assert book.sheetnames == ["Overview", "2026"]
+    assert any("frozen" in str(c.value) for row in book["2026"].iter_rows() for c in row)
+
+    # The committee downloads it from its page of commitments; the export is audited.
+    login_as("committee", organisation=committee)
+    page = client.get("/comite/conventions?quarter=2026-Q4").get_data(as_text=True)
+    assert f"/comite/conventions/{convention.id}/bilan.xlsx" in page
+    r = client.get(f"/comite/conventions/{convention.id}/bilan.csv?language=en")
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    assert "Achieved in 2026" in r.get_data(as_text=True)
+    assert 'filename="convention-' in r.headers["Content-Disposition"] and "-en.csv" in r.headers[
+        "Content-Disposition"]
+    assert db.scalar(sa.select(AuditEvent.object_id).where(
+        AuditEvent.action == "committee.convention_report.export")) == f"{convention.id}:csv"
+    assert client.get(f"/comite/conventions/{convention.id}/bilan.pdf").status_code == 404
+
+
+def test_a_committee_cannot_download_another_territorys_convention(app, db, client, login_as):
+    _world, _parts, convention = _commitment_world(db)
+    login_as("committee", organisation=factories.create_organisation(db, "committee", departments=["75"]))
+    assert client.get(f"/comite/conventions/{convention.id}/bilan.csv").status_code == 404

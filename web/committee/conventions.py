@@ -5,11 +5,11 @@ A closed quarter is read from its snapshot (services.snapshots), never recompute
 
 from __future__ import annotations
 
-from flask import g, render_template, request
+from flask import Response, current_app, g, render_template, request
 from flask_login import current_user
 
+from services import audit, reports, snapshots, stats
 from services import conventions as svc
-from services import snapshots, stats
 from services.stats import Quarter
 from web.committee import bp
 from web.db import get_session
@@ -34,3 +34,26 @@ def conventions():  # type: ignore[no-untyped-def]
     return render_template("committee/conventions.html", sections=sections, quarter=quarter, quarters=quarters,
                            departments=allowed, legend=stats.legend(), snapshot=snapshot, changed=changed,
                            display=lambda cell: stats.display(cell, lang))
+
+
+@bp.route("/conventions/<int:convention_id>/bilan.<fmt>")
+def yearly_report(convention_id: int, fmt: str):  # type: ignore[no-untyped-def]
+    """A convention's yearly report (commitments against results, year by year) as XLSX or CSV.
+
+    ``?language=en`` for English (not ``?lang=``, which switches her whole interface)."""
+    if fmt not in reports.YEARLY_FORMATS:
+        return Response(status=404)
+    db = get_session()
+    allowed = sorted(current_user.organisation.departments or []) if current_user.organisation else []
+    convention = svc.committee_convention(db, convention_id, allowed)
+    asked = request.args.get("language")
+    lang = asked if asked in current_app.config["LANGUAGES"] else str(g.get("lang", "fr"))
+    built = reports.build_yearly(db, fmt, convention, allowed, lang=lang)
+    # Who took which convention's figures away, in which format.
+    audit.record(db, "committee.convention_report.export", actor=current_user, object_type="convention",
+                 object_id=f"{convention.id}:{fmt}")
+    db.commit()
+    response = Response(built.content, mimetype=built.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{built.filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
