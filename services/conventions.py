@@ -8,8 +8,11 @@ What counts as achieved (never typed in; each from one event of the platform)
       ``decided_at``) on a proposal whose origin is ``request``, for a unit in the
       convention's departments; it counts for the unit's landlord and for the household's
       association;
-    - shared_home_moves: a lease signed (any origin) by a household whose categories
-      include ``shared_home`` (she still lived with the violent partner); same attribution;
+    - shared_home_moves: the first lease signed (any origin) by a household whose categories
+      include ``violence`` and ``shared_home`` (she still lived with the violent partner): one
+      woman per household, the person supported, as ``stats.women_rehoused`` counts the women
+      rehoused (a later lease, after an urgent transfer, is no move out of a shared home);
+      same attribution;
     - staff_trained: the persons of the training sessions the coordinator recorded for
       the convention (``TrainingRecord.held_on``).
     Only events inside the convention's span and the asked period count (Paris days).
@@ -24,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -85,6 +89,14 @@ def conventions_touching(session: so.Session, departments: Iterable[str]) -> lis
     allowed = set(departments)
     rows = session.scalars(sa.select(Convention).order_by(Convention.starts_on.desc(), Convention.id)).all()
     return [c for c in rows if set(c.departments) & allowed]
+
+
+def committee_convention(session: so.Session, convention_id: int, departments: Iterable[str]) -> Convention:
+    """A convention a committee follows (one of its departments in `departments`); NotFound otherwise."""
+    convention = session.get(Convention, convention_id)
+    if convention is None or not set(convention.departments) & set(departments):
+        raise NotFound(_l("Convention introuvable."))
+    return convention
 
 
 def get_convention(session: so.Session, convention_id: int, user: User | None = None) -> Convention:
@@ -232,17 +244,27 @@ def achievements(session: so.Session, convention: Convention, period: Period) ->
         out[(landlord_id, "units_posted")] += 1
         if temporary:
             out[(landlord_id, "emergency_places")] += 1
+    # Each household's first lease: she moves out of the shared home once (a later lease, after an
+    # urgent transfer, is a move from the new home), as the committee counts her rehoused once.
+    first = (sa.select(Proposal.household_id, sa.func.min(Decision.decided_at).label("at"))
+             .join(Decision, Decision.proposal_id == Proposal.id)
+             .where(Decision.step == "lease", Decision.outcome == "accept")
+             .group_by(Proposal.household_id).subquery())
     leases = session.execute(
-        sa.select(Unit.landlord_id, Household.association_id, Proposal.origin, Household.priority_categories)
+        sa.select(Unit.landlord_id, Household.association_id, Proposal.origin, Household.priority_categories,
+                  Decision.decided_at == first.c.at)
         .select_from(Decision).join(Proposal, Decision.proposal_id == Proposal.id)
         .join(Unit, Proposal.unit_id == Unit.id).join(Household, Proposal.household_id == Household.id)
+        .join(first, first.c.household_id == Household.id)
         .where(Decision.step == "lease", Decision.outcome == "accept", Unit.department.in_(deps),
                Decision.decided_at >= p.start_utc, Decision.decided_at < p.end_utc))
-    for landlord_id, association_id, origin, categories in leases:
+    for landlord_id, association_id, origin, categories, is_first in leases:
         kinds = []
         if origin == "request":
             kinds.append("rehousings_on_request")
-        if "shared_home" in (categories or []):
+        # One woman per household, the person supported, as "Femmes relogées" counts her
+        # (stats.women_rehoused): the moves are a part of the women rehoused, never more.
+        if is_first and "shared_home" in (categories or []) and stats.women_rehoused([categories or []]):
             kinds.append("shared_home_moves")
         for kind in kinds:
             out[(landlord_id, kind)] += 1
@@ -322,3 +344,28 @@ def committee_tables(session: so.Session, convention: Convention, quarter: Quart
         stats.suppress_table(table)
         tables.append(table)
     return tables
+
+
+@dataclass
+class Section:
+    """A convention as the committee reads it for a quarter: its terms and its commitment tables.
+
+    Plain values, not the row: a frozen quarter rebuilds it from its snapshot
+    (services.snapshots), where the terms are the ones the committee saw that day."""
+
+    id: int
+    title: str
+    departments: list[str]
+    parties: list[str]
+    funders: list[str]
+    starts_on: dt.date
+    ends_on: dt.date
+    year: int
+    tables: list[stats.Table] = field(default_factory=list)
+
+
+def committee_sections(session: so.Session, departments: Iterable[str], quarter: Quarter) -> list[Section]:
+    """Live commitment tables of every convention touching `departments` (newest start first)."""
+    return [Section(c.id, c.title, list(c.departments), list(c.parties), list(c.funders), c.starts_on, c.ends_on,
+                    quarter.year, committee_tables(session, c, quarter))
+            for c in conventions_touching(session, departments)]

@@ -30,8 +30,10 @@ Which event puts a household, a proposal or a unit in a period
     - unit published: ``Unit.published_at``.
 
 Persons
-    Women housed are the adults of housed households whose ``priority_categories``
-    contain ``"violence"``; children housed are the children of every housed household.
+    Women housed (:func:`women_rehoused`) are the persons supported: one woman per housed
+    household whose ``priority_categories`` contain ``"violence"`` (the file is about her,
+    the victim; the other adults of the household are not counted); children housed are
+    the children of every housed household.
 
 Departments
     Counts of households use the household's department: the housed unit's department
@@ -467,7 +469,6 @@ def _jsonable(value: Any) -> Any:
 class _H:
     id: int
     association_id: int
-    adults: int
     children: int
     income: float
     urgency: int
@@ -516,7 +517,7 @@ class _Data:
         orgs = {o.id: o for o in session.scalars(sa.select(Organisation))}
         self.org_names = {i: o.name for i, o in orgs.items()}
         rows = session.execute(
-            sa.select(Household.id, Household.association_id, Household.adults, Household.children,
+            sa.select(Household.id, Household.association_id, Household.children,
                       Household.monthly_income, Household.urgency, Household.priority_categories,
                       Household.search_area, Household.activated_at, Household.closed_at)
             .where(Household.activated_at.is_not(None))
@@ -524,7 +525,7 @@ class _Data:
         households: dict[int, _H] = {}
         for r in rows:
             deps = _search_departments(r.search_area) or sorted(orgs[r.association_id].departments or [])
-            households[r.id] = _H(r.id, r.association_id, r.adults, r.children, float(r.monthly_income),
+            households[r.id] = _H(r.id, r.association_id, r.children, float(r.monthly_income),
                                   r.urgency, list(r.priority_categories or []), deps, r.activated_at,
                                   r.closed_at)
         # Proposals made, whatever their origin (issue 15): a run's when its run is released
@@ -689,6 +690,13 @@ def _waiting_at_end(h: _H, p: Period) -> bool:
             and (h.leased_at is None or h.leased_at >= p.end_utc))
 
 
+def women_rehoused(categories_of_housed: Iterable[Iterable[str]]) -> int:
+    """"Femmes relogées", from the priority categories of each rehoused household: one woman per
+    household marked "violence", the person supported (the household's other adults are not
+    women rehoused). The one definition: the committee's figures and the conventions' count."""
+    return sum(1 for categories in categories_of_housed if "violence" in categories)
+
+
 def _flow(data: _Data, p: Period) -> dict[str, Any]:
     hs = data.households
     housed = [h for h in hs if p.contains(h.leased_at)]
@@ -697,7 +705,7 @@ def _flow(data: _Data, p: Period) -> dict[str, Any]:
         "active": sum(1 for h in hs if _active(h, p)),
         "proposed": sum(1 for h in hs if p.contains(h.first_proposal_at)),
         "housed": len(housed),
-        "women": sum(h.adults for h in housed if "violence" in h.categories),
+        "women": women_rehoused(h.categories for h in housed),
         "children": sum(h.children for h in housed),
         "units_published": sum(1 for u in data.units if p.contains(u.published_at)),
         "units_allocated": sum(1 for d in data.decisions

@@ -152,6 +152,7 @@ ACCESS: dict[str, Rule] = {
     "committee.add_action": COMMITTEE,
     "committee.action_status": COMMITTEE,
     "committee.conventions": COMMITTEE,
+    "committee.yearly_report": COMMITTEE,
     # Administration.
     "admin.index": ADMIN,
     "admin.audit_log": ADMIN,

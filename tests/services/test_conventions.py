@@ -145,3 +145,21 @@ def test_committee_tables_hide_small_counts_and_what_reveals_them(db, setting, a
     assert cells["Habitat du Nord"] == ["10", "< 5", "< 5", "—"]
     assert cells["Grand Bailleur"] == ["10", "(s)", "(s)", "—"]
     assert cells["Total"][1:3] == ["10", "10"]
+
+
+def test_a_woman_moves_out_of_a_shared_home_once(db, setting):
+    """Her first lease counts; a second one (after an urgent transfer) is no move out of a shared
+    home, as she is one woman rehoused for the committee; the household's other adults do not count."""
+    c, landlord = setting["convention"], setting["landlord"]
+    svc.set_commitment(db, c, organisation_id=landlord.id, year=2026, kind="shared_home_moves", target=2)
+    h = factories.create_household(db, association=setting["association"])
+    h.priority_categories, h.adults = ["violence", "shared_home"], 2
+    first = lease(db, factories.create_unit(db, landlord=landlord, published_at=None), h, at(2026, 3, 2),
+                  origin="run")
+    first.status = "transferred"  # an urgent transfer reopened her file (services.transfers)
+    db.flush()
+    lease(db, factories.create_unit(db, landlord=landlord, published_at=None), h, at(2026, 9, 2), origin="run")
+    db.flush()
+    (row,) = svc.progress(db, c, 2026)
+    assert (row["kind"], row["achieved"]) == ("shared_home_moves", 1)
+    assert svc.achievements(db, c, Quarter(2026, 3).period())[(landlord.id, "shared_home_moves")] == 0

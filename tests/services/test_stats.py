@@ -169,7 +169,7 @@ def test_headline_figures_of_a_hand_built_quarter(db, quarter_world):
     # three Q4 households of the 1 December run.
     assert values(head, "proposed") == [9, 0, 9]
     assert values(head, "housed") == [6, 0, 6]
-    # Women: one adult in each of the six housed violence households; children: 2 each.
+    # Women: one per housed violence household (the person supported); children: 2 each.
     assert values(head, "women") == [6, 0, 6]
     assert values(head, "children") == [12, 0, 12]
     assert values(head, "units_published") == [8, 2, 10]
@@ -303,3 +303,18 @@ def test_poorest_quartile_share_outside_qpv(db):
     # A setting replaces the computed threshold.
     raw = stats.compute(db, Quarter(2026, 4), ["59"], lowest_quartile_setting=1550)
     assert [c.value for c in raw.table("qpv").row_by_key("2026-Q4").cells[:3]] == [4, 3, 7]
+
+
+def test_women_rehoused_are_the_persons_supported_not_every_adult(db, app):
+    """Two housed households with more than one adult, another not marked "violence": the
+    committee reads one woman per rehoused violence household."""
+    _world, parts = build_quarter_world(db)
+    parts["q3"][0].adults, parts["q3"][1].adults = 2, 3
+    parts["early"].priority_categories = ["dalo"]
+    db.flush()
+    with app.test_request_context("/"):
+        head = stats.quarter_figures(db, Quarter(2026, 4), ["59", "62"]).table("headline")
+        assert shown(head, "housed") == ["6", "0", "6"]
+        # Counting every adult would read 8: five women, as the committee reads them.
+        assert shown(head, "women") == ["5", "0", "5"]
+    assert stats.women_rehoused([["violence"], ["violence", "shared_home"], ["dalo"], []]) == 2

@@ -230,3 +230,46 @@ def test_the_pdf_in_english_leaves_her_pages_in_french_and_is_a_file_of_its_own(
     # Her own pages stay in French.
     again = client.get("/comite/?quarter=2026-Q4&departments=59,62").get_data(as_text=True)
     assert '<html lang="fr"' in again and "Comité de suivi" in again
+
+
+def test_the_quarter_page_opens_with_the_commitments_of_its_conventions(client, db, member):
+    import datetime as dt
+    import html as html_lib
+
+    from services import conventions
+    from tests.services.test_snapshots import _commitment_world
+
+    _world, _parts, convention = _commitment_world(db)
+    elsewhere = factories.create_user(db, role="coordinator",
+                                      organisation=factories.create_organisation(db, "coordinator",
+                                                                                 departments=["75"]))
+    conventions.create_convention(db, user=elsewhere, title="Paris Habitat ESPEREM", parties="FNSF", funders="",
+                                  departments="75", starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2028, 1, 1))
+    db.commit()
+    page = html_lib.unescape(client.get("/comite/?quarter=2026-Q4&departments=59,62").get_data(as_text=True))
+    commitments = page.index('id="h-commitments"')
+    # Before the charts and every other figure of the quarter.
+    assert commitments < page.index('data-table="headline"') and commitments < page.index('class="chart-section"')
+    assert commitments < page.index('data-table="commitments-units_posted-landlord"') < page.index(
+        'data-table="headline"')
+    assert page.index(f'id="convention-{convention.id}"') > commitments
+    assert "Pass'Logement Nord 2026" in page and "Paris Habitat ESPEREM" not in page
+    section = page[commitments:page.index('data-table="headline"')]
+    assert 'data-status="shown">6<' in section and 'data-status="shown">20<' in section
+    # Only the selected departments' conventions: the 62 alone has none.
+    alone = html_lib.unescape(client.get("/comite/?quarter=2026-Q4&departments=62").get_data(as_text=True))
+    assert "Pass'Logement Nord 2026" not in alone and "Aucune convention sur le territoire du comité." in alone
+    # The page of commitments still works.
+    assert "Pass'Logement Nord 2026" in html_lib.unescape(
+        client.get("/comite/conventions?quarter=2026-Q4").get_data(as_text=True))
+
+
+def test_the_page_reads_one_woman_rehoused_per_violence_household(client, db, member):
+    _world, parts = build_quarter_world(db)
+    for h in parts["q3"]:
+        h.adults = 2  # a second adult in each of five of the six rehoused households
+    db.commit()
+    page = client.get("/comite/?quarter=2026-Q4&departments=59,62").get_data(as_text=True)
+    row = re.search(r"<th scope=\"row\">Femmes relogées</th>(.*?)</tr>", page, re.S)
+    assert row is not None
+    assert re.findall(r'data-status="\w+">([^<]*)</td>', row.group(1)) == ["6", "0", "6"]

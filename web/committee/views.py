@@ -75,6 +75,8 @@ def index():  # type: ignore[no-untyped-def]
     figures = snapshots.quarter_figures(session, quarter, departments, lang=_lang(), **_settings())
     snapshot = snapshots.find(session, quarter, departments)
     changed = snapshots.differences(session, snapshot, **_settings()) if snapshot else None
+    # Commitments first (the committee's first question), frozen with the quarter when it is closed.
+    commitments = snapshots.convention_sections(session, quarter, departments, lang=_lang())
     review = review_svc.quarter_review(session, quarter, current_user.organisation_id)
     note_form, action_form = NoteForm(), ActionForm()
     for form in (note_form, action_form):
@@ -92,7 +94,7 @@ def index():  # type: ignore[no-untyped-def]
         other_tables=[t for t in figures.tables if t.key not in charted], display=_display,
         legend=stats.legend(), quarter=quarter, departments=departments, allowed=sorted(_allowed()),
         quarters=quarters, args=_args(quarter, departments), note_form=note_form, action_form=action_form,
-        snapshot=snapshot, changed=changed)
+        snapshot=snapshot, changed=changed, commitments=commitments)
 
 
 @bp.route("/graphiques/<name>.svg")
