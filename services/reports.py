@@ -5,12 +5,13 @@ committee asks first), then the quarter's figures; a closed quarter's both come 
 snapshot (services.snapshots).
 
 - PDF: A4, page numbers, a table of contents, each chart with its table.
-- XLSX: one sheet per table (hidden counts are the text "< 5" or "(s)").
+- XLSX and ODS: one sheet per table (hidden counts are the text "< 5" or "(s)"), laid out
+  once (:class:`Sheet`) and written by openpyxl or odfpy.
 - CSV: one figure per line, ``tableau;ligne;colonne;valeur``, ``;``-separated, UTF-8 with
   a byte order mark (so that spreadsheet software reads accents), French number formats
   ("12,5") - or English ones for ``lang="en"``.
 
-A convention's yearly report (:func:`build_yearly`, XLSX or CSV): for each year of the
+A convention's yearly report (:func:`build_yearly`, XLSX, ODS or CSV): for each year of the
 convention up to the current one, each commitment against what was achieved in the year.
 A year is read from its fourth quarter's snapshot when that quarter was closed (its year to
 date is the whole year, frozen and already suppressed), else recomputed today through the
@@ -47,6 +48,7 @@ from services.stats import Figures, Quarter
 FORMATS = {
     "pdf": "application/pdf",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
     "csv": "text/csv; charset=utf-8",
 }
 
@@ -61,7 +63,7 @@ class Report:
 def build(session: so.Session, fmt: str, quarter: Quarter, departments: list[str], *, lang: str = "fr",
           committee_id: int | None = None, lowest_quartile_setting: float | None = None,
           qpv_target: float = stats.DEFAULT_QPV_TARGET) -> Report:
-    """The quarter's report in ``fmt`` (pdf, xlsx, csv) and language ``lang`` (fr, en)."""
+    """The quarter's report in ``fmt`` (pdf, xlsx, ods, csv) and language ``lang`` (fr, en)."""
     if fmt not in FORMATS:
         raise ValueError(fmt)
     with force_locale(lang):
@@ -73,8 +75,8 @@ def build(session: so.Session, fmt: str, quarter: Quarter, departments: list[str
         review = quarter_review(session, quarter, committee_id)
         if fmt == "pdf":
             content = pdf(figures, review, lang=lang, commitments=commitments)
-        elif fmt == "xlsx":
-            content = xlsx(figures, review, lang=lang, commitments=commitments)
+        elif fmt in ("xlsx", "ods"):
+            content = _write(quarter_sheets(figures, review, lang=lang, commitments=commitments), fmt)
         else:
             content = csv_bytes(figures, lang=lang, commitments=commitments)
     # The language in the name: the French and the English PDF are two files, not one twice.
@@ -131,7 +133,33 @@ def pdf(figures: Figures, review: QuarterReview, *, lang: str = "fr",
         stylesheets=[CSS(filename=str(css))])
 
 
-# --------------------------------------------------------------------------- XLSX
+# --------------------------------------------------------------------------- spreadsheets (XLSX, ODS)
+#
+# A workbook is laid out once, as `Sheet`s of `Value`s, then written by openpyxl or odfpy: the
+# two formats hold the same cells, so the ODS can never drift from the XLSX.
+
+
+@dataclass
+class Value:
+    """One cell: a number, or text already made safe (`safe_cell`); bold, a share, a title."""
+
+    value: Any
+    bold: bool = False
+    share: bool = False
+    size: int | None = None
+
+
+@dataclass
+class Sheet:
+    name: str
+    rows: list[list[Value]] = dataclasses.field(default_factory=list)
+    widths: dict[int, float] = dataclasses.field(default_factory=dict)  # column index -> characters
+
+    def text(self, values: Sequence[Any], *, bold: bool = False, size: int | None = None) -> None:
+        self.rows.append([Value(v, bold=bold, size=size) for v in safe_row(list(values))])
+
+    def blank(self) -> None:
+        self.rows.append([])
 
 
 def _sheet_title(title: str, used: set[str]) -> str:
@@ -144,7 +172,7 @@ def _sheet_title(title: str, used: set[str]) -> str:
     return name
 
 
-def _xlsx_value(cell: stats.Cell, lang: str) -> Any:
+def _cell_value(cell: stats.Cell, lang: str) -> Any:
     if cell.status != stats.SHOWN or cell.value is None:
         return stats.display(cell, lang)
     if cell.kind == stats.COUNT:
@@ -154,66 +182,140 @@ def _xlsx_value(cell: stats.Cell, lang: str) -> Any:
     return safe_cell(str(cell.value))
 
 
-def _append_table(ws: Any, table: stats.Table, lang: str) -> None:
+def _append_table(sheet: Sheet, table: stats.Table, lang: str) -> None:
     """A table at the foot of a sheet: its title, its header, its rows (totals bold), its note."""
-    from openpyxl.styles import Font
-
-    ws.append(safe_row([table.title]))
-    ws[ws.max_row][0].font = Font(bold=True)
-    ws.append(safe_row([table.row_header or ""] + [str(c) for c in table.columns]))
-    for cell in ws[ws.max_row]:
-        cell.font = Font(bold=True)
+    sheet.text([table.title], bold=True)
+    sheet.text([table.row_header or ""] + [str(c) for c in table.columns], bold=True)
     for row in table.rows:
-        ws.append([safe_cell(row.label)] + [_xlsx_value(c, lang) for c in row.cells])
-        if row.is_total:
-            for cell in ws[ws.max_row]:
-                cell.font = Font(bold=True)
-        for c, src in zip(ws[ws.max_row][1:], row.cells, strict=True):
-            if src.kind == stats.SHARE and src.status == stats.SHOWN:
-                c.number_format = "0.0%"
+        sheet.rows.append([Value(safe_cell(row.label), bold=row.is_total)]
+                          + [Value(_cell_value(c, lang), bold=row.is_total,
+                                   share=c.kind == stats.SHARE and c.status == stats.SHOWN) for c in row.cells])
     if table.note:
-        ws.append([])
-        ws.append(safe_row([table.note]))
-    ws.column_dimensions["A"].width = 48
-    for col in "BCDEFG":
-        ws.column_dimensions[col].width = 18
+        sheet.blank()
+        sheet.text([table.note])
+    sheet.widths.update({0: 48, **{i: 18 for i in range(1, 7)}})
 
 
-def _table_sheet(wb: Any, table: stats.Table, used: set[str], lang: str) -> None:
-    """One sheet for one table."""
-    _append_table(wb.create_sheet(_sheet_title(table.title, used)), table, lang)
+def _write_xlsx(sheets: Sequence[Sheet]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for sheet in sheets:
+        ws = wb.create_sheet(sheet.name)
+        for values in sheet.rows:
+            ws.append([v.value for v in values])
+            for cell, v in zip(ws[ws.max_row], values, strict=False):
+                if v.bold or v.size:
+                    cell.font = Font(bold=True, size=v.size) if v.size else Font(bold=True)
+                if v.share:
+                    cell.number_format = "0.0%"
+        for index, width in sheet.widths.items():
+            ws.column_dimensions[get_column_letter(index + 1)].width = width
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _write_ods(sheets: Sequence[Sheet]) -> bytes:
+    """The same sheets in LibreOffice's own format (odfpy writes no formula: values only)."""
+    from odf.number import Number, PercentageStyle
+    from odf.number import Text as NumberText
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.style import Style, TableColumnProperties, TextProperties
+    from odf.table import Table as OdsTable
+    from odf.table import TableCell, TableColumn, TableRow
+    from odf.text import P
+
+    document = OpenDocumentSpreadsheet()
+    bold = Style(name="bold", family="table-cell")
+    bold.addElement(TextProperties(fontweight="bold"))
+    title = Style(name="title", family="table-cell")
+    title.addElement(TextProperties(fontweight="bold", fontsize="14pt"))
+    percent_format = PercentageStyle(name="percent-format")
+    percent_format.addElement(Number(decimalplaces="1", minintegerdigits="1"))
+    percent_format.addElement(NumberText(text="%"))
+    document.automaticstyles.addElement(percent_format)
+    percent = Style(name="percent", family="table-cell", datastylename="percent-format")
+    document.automaticstyles.addElement(bold)
+    document.automaticstyles.addElement(title)
+    document.automaticstyles.addElement(percent)
+
+    def cell(v: Value) -> TableCell:
+        style = title if v.size else bold if v.bold else percent if v.share else None
+        extra = {"stylename": style} if style is not None else {}
+        if v.value is None or v.value == "":
+            return TableCell(**extra)
+        if isinstance(v.value, int | float):
+            element = TableCell(valuetype="percentage" if v.share else "float", value=str(v.value), **extra)
+            text = f"{v.value * 100:.1f} %" if v.share else str(v.value)
+        else:
+            element = TableCell(valuetype="string", **extra)
+            text = str(v.value)
+        element.addElement(P(text=text))
+        return element
+
+    for number, sheet in enumerate(sheets):
+        table = OdsTable(name=sheet.name)
+        for index in range(max(sheet.widths, default=-1) + 1):
+            column_style = Style(name=f"s{number}-col{index}", family="table-column")
+            width = sheet.widths.get(index, 12)
+            column_style.addElement(TableColumnProperties(columnwidth=f"{width * 0.22:.2f}cm"))
+            document.automaticstyles.addElement(column_style)
+            table.addElement(TableColumn(stylename=column_style))
+        for values in sheet.rows:
+            row = TableRow()
+            for v in values:
+                row.addElement(cell(v))
+            table.addElement(row)
+        document.spreadsheet.addElement(table)
+    out = io.BytesIO()
+    document.write(out)
+    return out.getvalue()
+
+
+def _write(sheets: Sequence[Sheet], fmt: str) -> bytes:
+    return _write_ods(sheets) if fmt == "ods" else _write_xlsx(sheets)
+
+
+def quarter_sheets(figures: Figures, review: QuarterReview | None = None, *, lang: str = "fr",
+                   commitments: Sequence[stats.Table] = ()) -> list[Sheet]:
+    """The workbook: a cover sheet, the commitments' sheets, then one sheet per table."""
+    stats.require_suppressed(figures)
+    cover = Sheet(str(_l("Présentation"))[:31])
+    cover.text([str(_l("Comité de suivi — %(q)s", q=figures.periods[0].label))], size=14)
+    cover.text([str(_l("Départements")), ", ".join(figures.departments)])
+    cover.text([str(_l("Petits effectifs")), stats.legend()])
+    if figures.facts.get("lowest_quartile_income") is not None:
+        cover.rows.append([Value(str(_l("Seuil du premier quartile (revenu mensuel, €)"))),
+                           Value(round(float(figures.facts["lowest_quartile_income"]), 2))])
+    used = {cover.name}
+    sheets = [cover]
+    for table in [*commitments, *figures.tables]:
+        sheet = Sheet(_sheet_title(table.title, used))
+        _append_table(sheet, table, lang)
+        sheets.append(sheet)
+    if review is not None and (review.carried_over or review.actions):
+        actions = Sheet(_sheet_title(str(_l("Actions de suivi")), used))
+        actions.text([str(_l("Trimestre")), str(_l("Action")), str(_l("Organisation")),
+                      str(_l("Échéance")), str(_l("Statut"))])
+        for a in [*review.carried_over, *review.actions]:
+            actions.text([a.quarter, a.text, a.owner_organisation.name if a.owner_organisation else "",
+                          a.due_on.isoformat() if a.due_on else "", status_label(a.status)])
+        sheets.append(actions)
+    return sheets
 
 
 def xlsx(figures: Figures, review: QuarterReview | None = None, *, lang: str = "fr",
          commitments: Sequence[stats.Table] = ()) -> bytes:
-    """The workbook: a cover sheet, the commitments' sheets, then one sheet per table."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    return _write_xlsx(quarter_sheets(figures, review, lang=lang, commitments=commitments))
 
-    stats.require_suppressed(figures)
-    wb = Workbook()
-    cover = wb.active
-    cover.title = str(_l("Présentation"))[:31]
-    cover.append(safe_row([str(_l("Comité de suivi — %(q)s", q=figures.periods[0].label))]))
-    cover["A1"].font = Font(bold=True, size=14)
-    cover.append(safe_row([str(_l("Départements")), ", ".join(figures.departments)]))
-    cover.append(safe_row([str(_l("Petits effectifs")), stats.legend()]))
-    if figures.facts.get("lowest_quartile_income") is not None:
-        cover.append([str(_l("Seuil du premier quartile (revenu mensuel, €)")),
-                      round(float(figures.facts["lowest_quartile_income"]), 2)])
-    used = {cover.title}
-    for table in [*commitments, *figures.tables]:
-        _table_sheet(wb, table, used, lang)
-    if review is not None and (review.carried_over or review.actions):
-        ws = wb.create_sheet(_sheet_title(str(_l("Actions de suivi")), used))
-        ws.append(safe_row([str(_l("Trimestre")), str(_l("Action")), str(_l("Organisation")),
-                            str(_l("Échéance")), str(_l("Statut"))]))
-        for a in [*review.carried_over, *review.actions]:
-            ws.append(safe_row([a.quarter, a.text, a.owner_organisation.name if a.owner_organisation else "",
-                                a.due_on.isoformat() if a.due_on else "", status_label(a.status)]))
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+
+def ods(figures: Figures, review: QuarterReview | None = None, *, lang: str = "fr",
+        commitments: Sequence[stats.Table] = ()) -> bytes:
+    return _write_ods(quarter_sheets(figures, review, lang=lang, commitments=commitments))
 
 
 def status_label(status: str) -> str:
@@ -253,7 +355,7 @@ def _csv_of(rows: Iterator[list[str]]) -> bytes:
 
 # --------------------------------------------------------------------------- a convention's years
 
-YEARLY_FORMATS = ("xlsx", "csv")
+YEARLY_FORMATS = ("xlsx", "ods", "csv")
 
 
 @dataclass
@@ -294,7 +396,7 @@ def yearly(session: so.Session, convention: Convention, departments: list[str], 
 
 def build_yearly(session: so.Session, fmt: str, convention: Convention, departments: list[str], *,
                  lang: str = "fr", today: dt.date | None = None) -> Report:
-    """A convention's yearly report in ``fmt`` (xlsx, csv) and language ``lang`` (fr, en)."""
+    """A convention's yearly report in ``fmt`` (xlsx, ods, csv) and language ``lang`` (fr, en)."""
     if fmt not in YEARLY_FORMATS:
         raise ValueError(fmt)
     with force_locale(lang):
@@ -309,35 +411,27 @@ def build_yearly(session: so.Session, fmt: str, convention: Convention, departme
         if fmt == "csv":
             content = _csv_of(table_csv_rows(tables, lang))
         else:
-            content = _yearly_xlsx(convention, years, lang)
+            content = _write(_yearly_sheets(convention, years, lang), fmt)
     suffix = "" if lang == "fr" else f"-{lang}"
     return Report(content, FORMATS[fmt], f"convention-{convention.id}-bilan-annuel{suffix}.{fmt}")
 
 
-def _yearly_xlsx(convention: Convention, years: list[Year], lang: str) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    cover = wb.active
-    cover.title = str(_l("Présentation"))[:31]
-    cover.append(safe_row([str(_l("Bilan annuel — %(t)s", t=convention.title))]))
-    cover["A1"].font = Font(bold=True, size=14)
-    cover.append(safe_row([str(_l("Départements")), ", ".join(convention.departments)]))
-    cover.append(safe_row([str(_l("Parties")), ", ".join(convention.parties)]))
-    cover.append(safe_row([str(_l("Période")), f"{convention.starts_on.isoformat()} – "
-                           f"{(convention.ends_on - dt.timedelta(days=1)).isoformat()}"]))
-    cover.append(safe_row([str(_l("Petits effectifs")), stats.legend()]))
+def _yearly_sheets(convention: Convention, years: list[Year], lang: str) -> list[Sheet]:
+    cover = Sheet(str(_l("Présentation"))[:31], widths={0: 30})
+    cover.text([str(_l("Bilan annuel — %(t)s", t=convention.title))], size=14)
+    cover.text([str(_l("Départements")), ", ".join(convention.departments)])
+    cover.text([str(_l("Parties")), ", ".join(convention.parties)])
+    cover.text([str(_l("Période")), f"{convention.starts_on.isoformat()} – "
+                f"{(convention.ends_on - dt.timedelta(days=1)).isoformat()}"])
+    cover.text([str(_l("Petits effectifs")), stats.legend()])
     for y in years:
-        cover.append(safe_row([str(y.year), y.tables[0].note if y.tables else
-                               str(_l("Aucun engagement pour %(y)s.", y=y.year))]))
-    cover.column_dimensions["A"].width = 30
+        cover.text([str(y.year), y.tables[0].note if y.tables else str(_l("Aucun engagement pour %(y)s.", y=y.year))])
+    sheets = [cover]
     # One sheet per year, its tables one under the other (a sheet's name holds 31 characters only).
     for y in years:
-        ws = wb.create_sheet(str(y.year))
+        sheet = Sheet(str(y.year))
         for table in y.tables:
-            _append_table(ws, table, lang)
-            ws.append([])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+            _append_table(sheet, table, lang)
+            sheet.blank()
+        sheets.append(sheet)
+    return sheets

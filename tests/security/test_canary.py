@@ -53,7 +53,7 @@ QUARTER = f"{_TODAY.year}-Q{(_TODAY.month - 1) // 3 + 1}"
 # figures without a filter, and filtered on the excluded département ("48") and commune.
 SEEDS = {
     "committee": [
-        *(f"/comite/rapport.{fmt}{query}" for fmt in ("csv", "xlsx", "pdf")
+        *(f"/comite/rapport.{fmt}{query}" for fmt in ("csv", "xlsx", "ods", "pdf")
           for query in ("", "?departments=48", f"?quarter={QUARTER}&departments=48,59")),
         "/comite/?departments=48", "/comite/besoins?departments=48", "/comite/simulation?departments=48",
         f"/api/v1/stats?quarter={QUARTER}&departments=59", f"/api/v1/stats?quarter={QUARTER}&departments=48",

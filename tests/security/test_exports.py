@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 import zipfile
@@ -99,7 +100,16 @@ def test_generic_writers_escape_formulas():
     assert safe_cell(None) is None and safe_cell(4) == 4 and safe_cell("") == ""
 
 
-@pytest.mark.parametrize("fmt", ["csv", "xlsx", "pdf"])
+def test_committee_ods_report_has_no_formula_and_keeps_the_names(client, evil_world):
+    response = client.get("/comite/rapport.ods?quarter=2026-Q4&departments=59,62")
+    assert response.status_code == 200 and response.mimetype == "application/vnd.oasis.opendocument.spreadsheet"
+    content = zipfile.ZipFile(io.BytesIO(response.data)).read("content.xml")
+    assert b"table:formula" not in content
+    text = content.decode()
+    assert "'" + EVIL_LANDLORD in html.unescape(text) and "'" + EVIL_ACTION in html.unescape(text)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "ods", "pdf"])
 def test_every_committee_export_writes_an_audit_row(client, db, member, fmt):
     build_quarter_world(db)
     db.commit()

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 from pypdf import PdfReader
+from python_calamine import CalamineWorkbook
 
 from models import Household, crypto
 from services import households, privacy, reports, snapshots, stats
@@ -41,6 +42,23 @@ def _xlsx_figures(content: bytes) -> list[list[object]]:
     return [[ws.title, *[c.value for row in ws.iter_rows() for c in row]] for ws in book.worksheets]
 
 
+def _cells(values: list[object]) -> list[object]:
+    """A sheet's filled cells in reading order, numbers as floats (both readers agree on these)."""
+    return [float(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+            for v in values if v not in (None, "")]
+
+
+def _sheets_xlsx(content: bytes) -> list[list[object]]:
+    book = load_workbook(io.BytesIO(content))
+    return [[ws.title, *_cells([c.value for row in ws.iter_rows() for c in row])] for ws in book.worksheets]
+
+
+def _sheets_ods(content: bytes) -> list[list[object]]:
+    book = CalamineWorkbook.from_filelike(io.BytesIO(content))
+    return [[name, *_cells([v for row in book.get_sheet_by_name(name).to_python() for v in row])]
+            for name in book.sheet_names]
+
+
 def _page_figures(page: str) -> list[str]:
     return re.findall(r'<td class="num" data-kind="[a-z]+" data-status="[a-z]+">([^<]*)</td>', page)
 
@@ -51,7 +69,7 @@ def test_a_frozen_quarter_is_unchanged_after_a_purge_and_an_erasure(app, db, cli
     with app.test_request_context("/"):
         snapshots.freeze(db, Q4, DEPS, today=AFTER)
         before = {fmt: reports.build(db, fmt, Q4, DEPS, lang=lang).content
-                  for fmt, lang in (("pdf", "fr"), ("xlsx", "fr"), ("csv", "fr"), ("xlsx", "en"))}
+                  for fmt, lang in (("pdf", "fr"), ("xlsx", "fr"), ("csv", "fr"), ("ods", "en"), ("xlsx", "en"))}
         live_before = snapshots.dump(stats.quarter_figures(db, Q4, DEPS))
     db.commit()
     login_as("committee", organisation=committee)
@@ -66,12 +84,14 @@ def test_a_frozen_quarter_is_unchanged_after_a_purge_and_an_erasure(app, db, cli
 
     with app.test_request_context("/"):
         after = {fmt: reports.build(db, fmt, Q4, DEPS, lang=lang).content
-                 for fmt, lang in (("pdf", "fr"), ("xlsx", "fr"), ("csv", "fr"), ("xlsx", "en"))}
+                 for fmt, lang in (("pdf", "fr"), ("xlsx", "fr"), ("csv", "fr"), ("ods", "en"), ("xlsx", "en"))}
         live_after = snapshots.dump(stats.quarter_figures(db, Q4, DEPS))
     # The figures recomputed today did change: without the snapshot the quarter would move.
     assert live_after != live_before
     assert after["csv"] == before["csv"]
     assert _xlsx_figures(after["xlsx"]) == _xlsx_figures(before["xlsx"])
+    # The ODS holds the XLSX's sheets and cells, one for one, and is frozen with them.
+    assert _sheets_ods(after["ods"]) == _sheets_ods(before["ods"]) == _sheets_xlsx(before["xlsx"])
     assert _pdf_figures(after["pdf"]) == _pdf_figures(before["pdf"])
     page_after = client.get("/comite/?quarter=2026-Q4&departments=59,62").get_data(as_text=True)
     assert _page_figures(page_after) == _page_figures(page_before) and _page_figures(page_after)
@@ -217,7 +237,7 @@ def test_the_yearly_report_reads_a_closed_year_from_its_snapshot_in_both_languag
         (year,) = reports.yearly(db, convention, DEPS, today=AFTER)
         assert year.year == 2026 and year.frozen_at is not None
         before = {(fmt, lang): reports.build_yearly(db, fmt, convention, DEPS, lang=lang, today=AFTER).content
-                  for fmt in ("csv", "xlsx") for lang in ("fr", "en")}
+                  for fmt in ("csv", "xlsx", "ods") for lang in ("fr", "en")}
     rows = list(csv.reader(io.StringIO(before[("csv", "fr")].decode("utf-8-sig")), delimiter=";"))
     by_key = {(r[0], r[1], r[2]): r[3] for r in rows[1:]}
     title = "2026 — Décohabitations (sorties d'un logement partagé avec l'auteur) — bailleurs"
@@ -232,10 +252,11 @@ def test_the_yearly_report_reads_a_closed_year_from_its_snapshot_in_both_languag
     db.commit()
     with app.test_request_context("/"):
         after = {(fmt, lang): reports.build_yearly(db, fmt, convention, DEPS, lang=lang, today=AFTER).content
-                 for fmt in ("csv", "xlsx") for lang in ("fr", "en")}
+                 for fmt in ("csv", "xlsx", "ods") for lang in ("fr", "en")}
     assert after[("csv", "fr")] == before[("csv", "fr")] and after[("csv", "en")] == before[("csv", "en")]
     for lang in ("fr", "en"):
         assert _xlsx_figures(after[("xlsx", lang)]) == _xlsx_figures(before[("xlsx", lang)])
+        assert _sheets_ods(after[("ods", lang)]) == _sheets_xlsx(after[("xlsx", lang)])
     book = load_workbook(io.BytesIO(after[("xlsx", "en")]))
     assert book.sheetnames == ["Overview", "2026"]
     assert any("frozen" in str(c.value) for row in book["2026"].iter_rows() for c in row)

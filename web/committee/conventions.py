@@ -38,7 +38,7 @@ def conventions():  # type: ignore[no-untyped-def]
 
 @bp.route("/conventions/<int:convention_id>/bilan.<fmt>")
 def yearly_report(convention_id: int, fmt: str):  # type: ignore[no-untyped-def]
-    """A convention's yearly report (commitments against results, year by year) as XLSX or CSV.
+    """A convention's yearly report (commitments against results, year by year) as XLSX, ODS or CSV.
 
     ``?language=en`` for English (not ``?lang=``, which switches her whole interface)."""
     if fmt not in reports.YEARLY_FORMATS:

@@ -111,7 +111,7 @@ def chart(name: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/rapport.<fmt>")
 def report(fmt: str):  # type: ignore[no-untyped-def]
-    """The quarter's report as PDF, XLSX or CSV (?language=en for English).
+    """The quarter's report as PDF, XLSX, ODS or CSV (?language=en for English).
 
     Not `?lang=`: that one switches the member's whole interface (web/extensions.py), and a
     report in English must leave her pages in her own language."""
