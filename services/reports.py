@@ -40,7 +40,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from models import Convention
-from services import charts, clock, conventions, snapshots, stats
+from services import charts, clock, conventions, multi_year, snapshots, stats
 from services.committee import QuarterReview, quarter_review
 from services.exports import safe_cell, safe_row
 from services.stats import Figures, Quarter
@@ -122,15 +122,25 @@ def pdf_html(figures: Figures, review: QuarterReview, *, lang: str = "fr",
 def pdf(figures: Figures, review: QuarterReview, *, lang: str = "fr",
         commitments: Sequence[stats.Table] = ()) -> bytes:
     """The PDF report (A4, page numbers, table of contents)."""
+    return _write_pdf(pdf_html(figures, review, lang=lang, commitments=commitments))
+
+
+def _write_pdf(html: str) -> bytes:
     from weasyprint import CSS, HTML
     from weasyprint.urls import URLFetcher
 
-    html = pdf_html(figures, review, lang=lang, commitments=commitments)
     css = Path(current_app.static_folder or "", "css", "report.css")
     # WeasyPrint may read the embedded pictures and nothing else (no network, no files).
     fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
     return HTML(string=html, url_fetcher=fetcher).write_pdf(  # type: ignore[no-any-return]
         stylesheets=[CSS(filename=str(css))])
+
+
+def tables_pdf(title: str, lines: Sequence[str], tables: Sequence[stats.Table], lang: str) -> bytes:
+    """A PDF of suppressed tables only: a cover (title, lines, legend, contents), then each table."""
+    html = render_template("reports/tables.html", title=title, lines=list(lines), tables=list(tables),
+                           legend=stats.legend(), lang=lang, display=lambda c: stats.display(c, lang))
+    return _write_pdf(html)
 
 
 # --------------------------------------------------------------------------- spreadsheets (XLSX, ODS)
@@ -355,7 +365,7 @@ def _csv_of(rows: Iterator[list[str]]) -> bytes:
 
 # --------------------------------------------------------------------------- a convention's years
 
-YEARLY_FORMATS = ("xlsx", "ods", "csv")
+YEARLY_FORMATS = ("pdf", "xlsx", "ods", "csv")
 
 
 @dataclass
@@ -410,22 +420,38 @@ def build_yearly(session: so.Session, fmt: str, convention: Convention, departme
         tables = [t for y in years for t in y.tables]
         if fmt == "csv":
             content = _csv_of(table_csv_rows(tables, lang))
+        elif fmt == "pdf":
+            content = tables_pdf(str(_l("Bilan annuel — %(t)s", t=convention.title)),
+                                 _yearly_lines(convention, years), tables, lang)
         else:
             content = _write(_yearly_sheets(convention, years, lang), fmt)
     suffix = "" if lang == "fr" else f"-{lang}"
     return Report(content, FORMATS[fmt], f"convention-{convention.id}-bilan-annuel{suffix}.{fmt}")
 
 
+def _yearly_cover(convention: Convention, years: list[Year]) -> list[tuple[str, str]]:
+    """The cover's facts, as (heading, text): the same in the PDF and the spreadsheets."""
+    return [(str(_l("Départements")), ", ".join(convention.departments)),
+            (str(_l("Parties")), ", ".join(convention.parties)),
+            (str(_l("Période")), f"{convention.starts_on.isoformat()} – "
+                                 f"{(convention.ends_on - dt.timedelta(days=1)).isoformat()}"),
+            *((str(y.year), y.tables[0].note if y.tables else str(_l("Aucun engagement pour %(y)s.", y=y.year)))
+              for y in years)]
+
+
+def _yearly_lines(convention: Convention, years: list[Year]) -> list[str]:
+    return [str(_l("%(heading)s : %(text)s", heading=head, text=text))
+            for head, text in _yearly_cover(convention, years)]
+
+
 def _yearly_sheets(convention: Convention, years: list[Year], lang: str) -> list[Sheet]:
     cover = Sheet(str(_l("Présentation"))[:31], widths={0: 30})
     cover.text([str(_l("Bilan annuel — %(t)s", t=convention.title))], size=14)
-    cover.text([str(_l("Départements")), ", ".join(convention.departments)])
-    cover.text([str(_l("Parties")), ", ".join(convention.parties)])
-    cover.text([str(_l("Période")), f"{convention.starts_on.isoformat()} – "
-                f"{(convention.ends_on - dt.timedelta(days=1)).isoformat()}"])
+    for head, text in _yearly_cover(convention, years)[:3]:
+        cover.text([head, text])
     cover.text([str(_l("Petits effectifs")), stats.legend()])
-    for y in years:
-        cover.text([str(y.year), y.tables[0].note if y.tables else str(_l("Aucun engagement pour %(y)s.", y=y.year))])
+    for head, text in _yearly_cover(convention, years)[3:]:
+        cover.text([head, text])
     sheets = [cover]
     # One sheet per year, its tables one under the other (a sheet's name holds 31 characters only).
     for y in years:
@@ -435,3 +461,45 @@ def _yearly_sheets(convention: Convention, years: list[Year], lang: str) -> list
             sheet.blank()
         sheets.append(sheet)
     return sheets
+
+
+# --------------------------------------------------------------------------- several years
+
+MULTI_YEAR_FORMATS = FORMATS
+
+
+def multi_year_notes(report: multi_year.MultiYear) -> list[str]:
+    """Where each year's figures come from: frozen with its fourth quarter, or recomputed today."""
+    return [str(_l("%(y)s : chiffres figés le %(d)s avec le 4e trimestre.", y=y.year,
+                   d=y.frozen_at.strftime("%d/%m/%Y"))) if y.frozen_at
+            else str(_l("%(y)s : 4e trimestre non clos, chiffres recalculés aujourd'hui.", y=y.year))
+            for y in report.years]
+
+
+def build_multi_year(session: so.Session, fmt: str, departments: list[str], first: int, last: int, *,
+                     lang: str = "fr") -> Report:
+    """The report for the préfecture and the départements over `first`..`last`, in ``fmt``."""
+    if fmt not in MULTI_YEAR_FORMATS:
+        raise ValueError(fmt)
+    with force_locale(lang):
+        report = multi_year.build(session, departments, first, last, lang=lang)
+        title = str(_l("Bilan pluriannuel %(r)s", r=report.label))
+        lines = [str(_l("Départements : %(d)s", d=", ".join(departments))), *multi_year_notes(report)]
+        if fmt == "csv":
+            content = _csv_of(table_csv_rows(report.tables, lang))
+        elif fmt == "pdf":
+            content = tables_pdf(title, lines, report.tables, lang)
+        else:
+            cover = Sheet(str(_l("Présentation"))[:31], widths={0: 60})
+            cover.text([title], size=14)
+            for line in [*lines, stats.legend()]:
+                cover.text([line])
+            used = {cover.name}
+            sheets = [cover]
+            for table in report.tables:
+                sheet = Sheet(_sheet_title(table.title, used))
+                _append_table(sheet, table, lang)
+                sheets.append(sheet)
+            content = _write(sheets, fmt)
+    suffix = "" if lang == "fr" else f"-{lang}"
+    return Report(content, FORMATS[fmt], f"bilan-{first}-{last}-{'-'.join(departments)}{suffix}.{fmt}")

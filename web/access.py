@@ -153,6 +153,8 @@ ACCESS: dict[str, Rule] = {
     "committee.action_status": COMMITTEE,
     "committee.conventions": COMMITTEE,
     "committee.yearly_report": COMMITTEE,
+    "committee.years": COMMITTEE,
+    "committee.years_report": COMMITTEE,
     # Administration.
     "admin.index": ADMIN,
     "admin.audit_log": ADMIN,

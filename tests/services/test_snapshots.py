@@ -272,7 +272,13 @@ def test_the_yearly_report_reads_a_closed_year_from_its_snapshot_in_both_languag
         "Content-Disposition"]
     assert db.scalar(sa.select(AuditEvent.object_id).where(
         AuditEvent.action == "committee.convention_report.export")) == f"{convention.id}:csv"
-    assert client.get(f"/comite/conventions/{convention.id}/bilan.pdf").status_code == 404
+    # The yearly report in PDF too: the same figures, frozen ones with their date.
+    r = client.get(f"/comite/conventions/{convention.id}/bilan.pdf?language=en")
+    assert r.status_code == 200 and r.mimetype == "application/pdf"
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(r.data)).pages)
+    assert "Achieved in 2026" in text and "Figures frozen on" in text and "Period: 2026-01-01" in text
+    assert re.search(r"Bailleur Nord 10 6 60\s?%", text)
+    assert client.get(f"/comite/conventions/{convention.id}/bilan.docx").status_code == 404
 
 
 def test_a_committee_cannot_download_another_territorys_convention(app, db, client, login_as):
