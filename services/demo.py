@@ -107,7 +107,7 @@ REFERENCE_PREFIX = {"Solidarité Femmes Lille": "SFL", "Association Amiénoise S
 
 def _load_supply_and_demand(session: so.Session, orgs: dict[str, Organisation],
                             n_units: int = 150, n_households: int = 250) -> None:
-    today = dt.date.today()
+    today = clock.today()
     instance = instance_to_dict(generate(n_households, n_units, seed=2026,
                                          departments=DEMO_DEPARTMENTS, as_of=today,
                                          locked=0, forbidden=0))
@@ -224,7 +224,7 @@ def play_before_and_after(session: so.Session) -> dict[str, int]:
     by_email = {u.email: u for u in session.scalars(sa.select(User))}
     coordinator = by_email["coordination@passerelle.demo"]
     orgs = {o.name: o for o in session.scalars(sa.select(Organisation))}
-    today = dt.date.today()
+    today = clock.today()
     counts = {"places": 0, "sheltered": 0, "referrals": 0}
     for i, (landlord, place) in enumerate(DEMO_PLACES):
         fields: dict[str, Any] = {"reference": f"{REFERENCE_PREFIX[landlord]}-URG-{i + 1}", "temporary": True,

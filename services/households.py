@@ -24,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 from matching import geo
 from models import Household, Organisation, User, utcnow
 from models.housing import HOUSEHOLD_STATUSES, PRIORITY_CATEGORIES, PROTECTED
-from services import audit, messages, numbers, proposals
+from services import audit, clock, messages, numbers, proposals
 from services import policy as policies
 from services.errors import Conflict, NotFound, ValidationError
 from services.paging import Page, paginate
@@ -607,7 +607,7 @@ def validate_household_fields(data: Any, *, partial: bool = False, text: bool = 
     :param text: the values come from a form, as text ("1 380,50", "20/11/2026").
     :raise ValidationError: ``errors`` maps each faulty field path to its French messages.
     """
-    today = today or dt.date.today()
+    today = today or clock.today()
     if not isinstance(data, Mapping):
         raise ValidationError(_l("Un objet JSON est attendu."), field="_schema")
     errors = _Errors()
@@ -680,7 +680,7 @@ def import_households(session: so.Session, association: Organisation, rows: Iter
     :raise ValidationError: ``errors`` maps ``rows[i].<field>`` (``i`` from 0, as given) to
         its French messages; nothing is added.
     """
-    today = dt.date.today()
+    today = clock.today()
     errors = _Errors()
     cleaned: list[dict[str, Any]] = []
     existing = set(session.scalars(sa.select(Household.reference)
@@ -769,7 +769,7 @@ def activate_household(session: so.Session, household: Household, *, actor: User
             errors.add(str(key), _l("Champ inconnu."))
     consent = household.consent_recorded_on
     if not _blank(data.get("consent_recorded_on")):
-        consent = _date(data["consent_recorded_on"], "consent_recorded_on", errors, dt.date.today(), text=text,
+        consent = _date(data["consent_recorded_on"], "consent_recorded_on", errors, clock.today(), text=text,
                         future_ok=False)
     if not errors and consent is None:
         errors.add("consent_recorded_on", _l("Le consentement de la personne est nécessaire pour activer la "
@@ -909,7 +909,7 @@ def waiting_days(household: Household, today: dt.date | None = None) -> int | No
     """Days since the request, while it is open (None once housed or withdrawn)."""
     if household.status in ("housed", "withdrawn"):
         return None
-    return max(0, ((today or dt.date.today()) - household.requested_on).days)
+    return max(0, ((today or clock.today()) - household.requested_on).days)
 
 
 def max_rent(monthly_income: Decimal | float, housing_allowance: Decimal | float,

@@ -101,7 +101,7 @@ def parse_date(value: object) -> dt.date:
     text = str(value).strip()
     for fmt in _DATE_FORMATS:
         try:
-            return dt.datetime.strptime(text, fmt).date()
+            return dt.datetime.strptime(text, fmt).date()  # noqa: DTZ007 (a calendar date, no instant)
         except ValueError:
             continue
     # "2026-12-01T00:00:00" from some exports.

@@ -357,6 +357,11 @@ def csv_bytes(figures: Figures, *, lang: str = "fr", commitments: Sequence[stats
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
+def tables_csv(tables: Sequence[stats.Table], lang: str = "fr") -> bytes:
+    """Suppressed tables as the reports' CSV (one figure per line)."""
+    return _csv_of(table_csv_rows(tables, lang))
+
+
 def _csv_of(rows: Iterator[list[str]]) -> bytes:
     out = io.StringIO()
     csv.writer(out, delimiter=";", lineterminator="\r\n").writerows(rows)

@@ -1097,3 +1097,14 @@ def _qpv(data: _Data, periods: list[Period], threshold: float | None, target: fl
         t.groups.append(Group([(r, 0), (r, 1)], (r, 2)))
     _period_rows_groups(t, [0, 1, 2], [0, 1, 2], quarter)
     return t
+
+
+# --------------------------------------------------------------------------- for other reports
+
+HouseholdFacts = _H
+
+
+def read_data(session: so.Session, departments: list[str]) -> _Data:
+    """The facts a report counts from (services.activity): the same households, first leases and
+    partition by department as the committee's figures, so that both count alike."""
+    return _Data(session, departments)

@@ -37,7 +37,7 @@ from flask_babel import lazy_gettext as _l
 from matching import geo
 from models import Organisation, Unit, User, utcnow
 from models.housing import FINANCINGS, MAX_STAY_DAYS, UNIT_STATUSES
-from services import audit, communes, imports, proposal_flow, proposals
+from services import audit, clock, communes, imports, proposal_flow, proposals
 from services.errors import Conflict, NotFound, ValidationError
 from services.imports import Column, ImportRejected, RowError
 from services.paging import Page, paginate
@@ -157,7 +157,7 @@ def validate_unit_fields(data: Mapping[str, Any], *, today: dt.date | None = Non
     :return: the cleaned fields plus `department`, ready for the model.
     :raise ValidationError: `{field: [messages]}` naming every bad field.
     """
-    today = today or dt.date.today()
+    today = today or clock.today()
     errors: dict[str, list[Any]] = {}
     clean: dict[str, Any] = {}
 
@@ -687,7 +687,7 @@ def import_units(session: so.Session, landlord: Organisation, filename: str, dat
     cleaned: list[dict[str, Any]] = []
     first_line: dict[str, int] = {}
     existing = set(session.scalars(sa.select(Unit.reference).where(Unit.landlord_id == landlord.id)))
-    today = dt.date.today()
+    today = clock.today()
     for row in table.rows:
         try:
             clean = validate_unit_fields(row.cells, today=today)
@@ -755,7 +755,7 @@ def update_units_from_file(session: so.Session, landlord: Organisation, filename
     first_line: dict[str, int] = {}
     planned: list[tuple[Unit, dict[str, Any]]] = []
     unchanged = 0
-    today = dt.date.today()
+    today = clock.today()
     for row in table.rows:
         reference = "" if imports.is_blank(row.cells.get("reference")) else str(row.cells["reference"]).strip()
         if not reference:

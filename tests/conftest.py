@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,13 @@ from models import User, crypto
 from services import audit
 from web import config, create_app
 from web.db import create_engine
+
+# The platform's "today" is metropolitan France's day (services.clock), and the tests write
+# `dt.date.today()` for it: the test process keeps Paris time, so that between 23:00 and
+# midnight UTC a date "tomorrow" in a test is still tomorrow for the platform. The platform's
+# code never reads the process's zone (ruff's DTZ rules).
+os.environ["TZ"] = "Europe/Paris"
+time.tzset()
 
 DATA_KEY = Fernet.generate_key().decode()
 # Service tests use the models without an app: the data key must be there all the same.

@@ -96,6 +96,8 @@ ACCESS: dict[str, Rule] = {
     "landlords.referral": LANDLORD | REFERRER,
     # Associations' pages.
     "associations.index": ASSOCIATION,
+    "associations.activity_page": ASSOCIATION,
+    "associations.activity_csv": ASSOCIATION,
     "associations.new_household": ASSOCIATION,
     "associations.household": ASSOCIATION,
     "associations.transfer": ASSOCIATION,
@@ -154,6 +156,8 @@ ACCESS: dict[str, Rule] = {
     "committee.conventions": COMMITTEE,
     "committee.yearly_report": COMMITTEE,
     "committee.years": COMMITTEE,
+    "committee.activity_page": COMMITTEE,
+    "committee.activity_csv": COMMITTEE,
     "committee.years_report": COMMITTEE,
     # Administration.
     "admin.index": ADMIN,

@@ -87,7 +87,7 @@ def test_no_page_breaks_the_csp(live_server, page, account):  # noqa: F811
     links = page.eval_on_selector_all(
         "main a[href], nav a[href]", "els => els.map(e => e.getAttribute('href'))")
     paths = sorted({h for h in links if h.startswith("/") and not h.startswith(("/static/", "/deconnexion"))
-                    and "export" not in h and not re.search(r"\.(csv|xlsx|pdf)(\?|$)", h)})
+                    and "export" not in h and not re.search(r"\.(csv|xlsx|ods|pdf)(\?|$)", h)})
     for path in paths[:25]:
         page.goto(live_server.url + path)
         page.wait_for_load_state("networkidle")

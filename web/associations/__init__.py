@@ -8,4 +8,4 @@ bp = Blueprint("associations", __name__)
 guard(bp, "association")
 
 # Importing the view modules registers their routes on `bp`.
-from web.associations import households, offers, privacy, proposals, referrals, transfers  # noqa: E402,F401
+from web.associations import activity, households, offers, privacy, proposals, referrals, transfers  # noqa: E402,F401

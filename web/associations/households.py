@@ -7,7 +7,6 @@ another look). Every rule is the service's, the same as the API's.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import json
@@ -25,7 +24,7 @@ from wtforms import StringField
 from matching import geo
 from models import Household
 from models.housing import HOUSEHOLD_STATUSES
-from services import communes, proposals, shelter, transfers, worklists
+from services import clock, communes, proposals, shelter, transfers, worklists
 from services import households as svc
 from services import policy as policies
 from services.errors import Conflict, ValidationError
@@ -198,7 +197,7 @@ def new_household():  # type: ignore[no-untyped-def]
         if not form.validate_on_submit():  # only the CSRF token: the rules are the service's
             abort(400)
         return _form_page(form, None)
-    form.requested_on.data = dt.date.today().isoformat()
+    form.requested_on.data = clock.today().isoformat()
     return _render_form(form, None, None)
 
 
@@ -214,7 +213,7 @@ def _detail(item: Household, activation: ActivationForm, code: int) -> Any:
     svc.record_sensitive_read(db, [item], actor=current_user)
     db.commit()
     if not activation.consent_recorded_on.data:
-        activation.consent_recorded_on.data = (item.consent_recorded_on or dt.date.today()).isoformat()
+        activation.consent_recorded_on.data = (item.consent_recorded_on or clock.today()).isoformat()
     values = {name: getattr(item, name) for name in svc.WRITABLE_FIELDS}
     history = proposals.household_timeline(db, item, current_user)
     return render_template("associations/household.html", household=item, info=summary(values),

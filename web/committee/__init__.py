@@ -12,4 +12,4 @@ bp = Blueprint("committee", __name__)
 guard(bp, "committee")
 
 # Importing the view modules registers their routes on `bp`.
-from web.committee import conventions, views, years  # noqa: E402,F401
+from web.committee import activity, conventions, views, years  # noqa: E402,F401
